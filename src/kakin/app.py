@@ -1,0 +1,65 @@
+"""create_app(): the API routers and their plumbing, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import Scope
+
+from kakin import __version__
+from kakin.audit.api import router as audit_router
+from kakin.catalog.api import router as catalog_router
+from kakin.contracts.api import router as contracts_router
+from kakin.customers.api import router as customers_router
+from kakin.kit.errors import install_problem_handlers
+from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
+from kakin.runtime import Runtime
+from kakin.settings import get_settings
+from kakin.tenancy.api import router as tenancy_router
+from kakin.tenancy.idempotency import DatabaseIdempotencyStore
+
+API_DESCRIPTION = """\
+kakin (課金): customers, contracts, masters and rating for subscription businesses.
+
+Authenticate with `POST /v1/oauth/token` (OAuth 2.0 client credentials) and send the
+token as `Authorization: Bearer …`. Errors are RFC 9457 `application/problem+json`.
+Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency-Key`;
+changes accept `If-Match` with the ETag you read.
+"""
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    own_runtime = runtime is None
+    rt = runtime or Runtime.from_settings(get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_runtime:
+            rt.close()
+
+    app = FastAPI(
+        title="kakin",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_problem_handlers(app)
+
+    store = DatabaseIdempotencyStore(rt)
+
+    def store_for(_scope: Scope) -> IdempotencyStore:
+        return store
+
+    app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in (tenancy_router, customers_router, catalog_router, contracts_router, audit_router):
+        app.include_router(router)
+    return app

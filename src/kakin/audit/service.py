@@ -1,0 +1,88 @@
+"""Recording audit events; every domain service calls `record` for each change it makes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kakin.audit.models import AuditEvent
+from kakin.kit.db import insert_rows, utcnow
+from kakin.kit.ids import new_id
+
+PERSONAL_FIELDS = frozenset(
+    {
+        "name",
+        "name_kana",
+        "nationality",
+        "gender",
+        "birth_date",
+        "postal_code",
+        "address",
+        "phone",
+        "email",
+        "billing_address",
+    }
+)
+"""Fields whose values never enter the audit trail: only that they changed."""
+
+MASK = "***"
+
+
+def masked(data: Mapping[str, Any] | BaseModel | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    values = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data)
+    return {k: (MASK if k in PERSONAL_FIELDS and v is not None else v) for k, v in values.items()}
+
+
+def _actor(session: Session) -> str:
+    return str(session.info.get("actor", "system"))
+
+
+def record(
+    session: Session,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    before: Mapping[str, Any] | BaseModel | None = None,
+    after: Mapping[str, Any] | BaseModel | None = None,
+) -> None:
+    """Add one audit event to the session's transaction (it commits or rolls back with it)."""
+    session.add(
+        AuditEvent(
+            id=new_id("aud"),
+            actor=_actor(session),
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            before=masked(before),
+            after=masked(after),
+        )
+    )
+
+
+def record_many(
+    session: Session, action: str, resource_type: str, afters: Sequence[tuple[str, Any]]
+) -> None:
+    """One event per created resource, written with one bulk insert (bulk registration)."""
+    actor, now = _actor(session), utcnow()
+    insert_rows(
+        session,
+        AuditEvent,
+        [
+            {
+                "id": new_id("aud"),
+                "occurred_at": now,
+                "actor": actor,
+                "action": action,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "before": None,
+                "after": masked(after),
+            }
+            for resource_id, after in afters
+        ],
+    )

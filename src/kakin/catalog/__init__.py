@@ -1,0 +1,1 @@
+"""Masters: services, usage items, tariffs, discount tables, tax categories, price plans."""

@@ -1,0 +1,184 @@
+"""The `kakin` command: serve, migrate, demo, tenant, client."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from kakin.kit.crypto import MasterKeyError
+from kakin.kit.db import tenant_session, unscoped_session
+from kakin.runtime import Runtime
+from kakin.settings import get_settings
+from kakin.tenancy import service as tenancy
+
+app = typer.Typer(help="kakin (課金): business support for subscription businesses.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants (providers using kakin).", no_args_is_help=True)
+client_app = typer.Typer(help="API clients (client id + secret) of a tenant.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(client_app, name="client")
+
+
+def _runtime(migrate: bool = True) -> Runtime:
+    from kakin.migrate import upgrade  # noqa: PLC0415 - Alembic is only loaded when needed
+
+    settings = get_settings()
+    runtime = Runtime.from_settings(settings)
+    if migrate:
+        upgrade(settings.resolved_database_url())
+    try:
+        runtime.keyring.verify_all()
+    except MasterKeyError as exc:
+        typer.secho(f"kakin: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    return runtime
+
+
+def _choose_tenant(runtime: Runtime, tenant: str | None) -> str:
+    """The tenant named by `-t`, or — seed 003 — list the tenants and ask for one."""
+    with unscoped_session(runtime.sessions) as session:
+        tenants = [(t.tenant_id, t.name) for t in tenancy.list_tenants(session)]
+    ids = {t for t, _ in tenants}
+    if tenant:
+        if tenant in ids:
+            return tenant
+        by_name = [t for t, name in tenants if name == tenant]
+        if len(by_name) == 1:
+            return by_name[0]
+        typer.secho(f"kakin: no tenant {tenant!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    if not tenants:
+        typer.secho("kakin: there are no tenants yet (kakin tenant create NAME)", err=True)
+        raise typer.Exit(2)
+    for n, (tenant_id, name) in enumerate(tenants, start=1):
+        typer.echo(f"  {n}. {name}  ({tenant_id})")
+    if not sys.stdin.isatty():
+        typer.secho("kakin: choose a tenant with -t TENANT", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    choice = typer.prompt("Tenant number", type=int)
+    if not 1 <= choice <= len(tenants):
+        raise typer.Exit(2)
+    return tenants[choice - 1][0]
+
+
+@app.command()
+def migrate() -> None:
+    """Migrate the database (KAKIN_DATABASE_URL, default var/kakin.db) to the newest schema."""
+    _runtime(migrate=True).close()
+    typer.echo("database is at the newest schema")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Migrate the database, then serve the API."""
+    import uvicorn  # noqa: PLC0415
+
+    _runtime(migrate=True).close()
+    typer.echo(f"kakin serving on http://{host}:{port}  (API docs at /docs)")
+    uvicorn.run(
+        "kakin.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Create a demo tenant with masters, customers and contracts; print its credentials."""
+    from kakin.demo import seed_demo  # noqa: PLC0415
+
+    runtime = _runtime()
+    credentials = seed_demo(runtime)
+    runtime.close()
+    typer.echo(json.dumps(credentials.model_dump(), indent=2))
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
+) -> None:
+    """Create a tenant with every function and one API client; print its credentials."""
+    runtime = _runtime()
+    with unscoped_session(runtime.sessions) as session:
+        created = tenancy.create_tenant(session, name, runtime.keyring.new_wrapped_key())
+        tenant_id = created.tenant_id
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        credentials = tenancy.create_client(session, name="default")
+    runtime.close()
+    body = {
+        "tenant_id": tenant_id,
+        "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret,
+    }
+    if as_json:
+        typer.echo(json.dumps(body))
+    else:
+        typer.echo(f"tenant {name!r} created\n" + "\n".join(f"  {k}: {v}" for k, v in body.items()))
+        typer.echo("keep the client secret now: it is stored only as a hash")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List the tenants."""
+    runtime = _runtime()
+    with unscoped_session(runtime.sessions) as session:
+        for t in tenancy.list_tenants(session):
+            typer.echo(f"{t.tenant_id}\t{t.name}\t{','.join(t.functions)}")
+    runtime.close()
+
+
+@client_app.command("create")
+def client_create(
+    tenant: Annotated[str | None, typer.Option("-t", "--tenant", help="tenant id or name")] = None,
+    name: Annotated[str, typer.Option(help="a label for the client")] = "",
+    scope: Annotated[list[str] | None, typer.Option(help="scopes (default: all)")] = None,
+) -> None:
+    """Issue a new client id and secret for a tenant."""
+    runtime = _runtime()
+    tenant_id = _choose_tenant(runtime, tenant)
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        credentials = tenancy.create_client(session, name=name, scopes=scope)
+    runtime.close()
+    typer.echo(json.dumps(credentials.model_dump()))
+
+
+@client_app.command("revoke")
+def client_revoke(
+    client_id: str,
+    tenant: Annotated[str | None, typer.Option("-t", "--tenant", help="tenant id or name")] = None,
+) -> None:
+    """Revoke a client and every access token issued to it."""
+    runtime = _runtime()
+    tenant_id = _choose_tenant(runtime, tenant)
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        found = tenancy.revoke_client(session, client_id)
+    runtime.close()
+    if not found:
+        typer.secho(f"kakin: no active client {client_id}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {client_id}")
+
+
+@client_app.command("list")
+def client_list(
+    tenant: Annotated[str | None, typer.Option("-t", "--tenant", help="tenant id or name")] = None,
+) -> None:
+    """List a tenant's API clients."""
+    runtime = _runtime()
+    tenant_id = _choose_tenant(runtime, tenant)
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        for c in tenancy.list_clients(session):
+            state = "revoked" if c.revoked_at else "active"
+            typer.echo(f"{c.id}\t{state}\t{' '.join(c.scopes)}\t{c.name}")
+    runtime.close()

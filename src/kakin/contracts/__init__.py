@@ -1,0 +1,1 @@
+"""Contracts, subscriptions with dated events, and discounts."""

@@ -1,0 +1,3 @@
+"""Tables of the contracts domain."""
+
+from __future__ import annotations

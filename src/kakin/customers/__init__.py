@@ -1,0 +1,1 @@
+"""Customers and groups, with personal data encrypted per tenant."""

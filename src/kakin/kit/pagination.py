@@ -1,0 +1,56 @@
+"""Cursor pagination over time-ordered ids (kit.ids): stable under inserts, O(limit) reads."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from kakin.kit.errors import InvalidRequest
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next page."""
+
+    items: list[T]
+    next_cursor: str | None = Field(None, description="null on the last page")
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidRequest([("/query/cursor", "not a cursor this API returned")]) from None
+
+
+def paginate(
+    session: Session,
+    statement: Select[Any],
+    id_column: InstrumentedAttribute[str],
+    cursor: str | None,
+    limit: int,
+    to_item: Callable[[Any], T],
+) -> Page[T]:
+    """Run `statement` ordered by `id_column`, after `cursor`, one row more than `limit`."""
+    if cursor:
+        statement = statement.where(id_column > decode_cursor(cursor))
+    rows: Sequence[Any] = session.scalars(statement.order_by(id_column).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [to_item(row) for row in rows]
+    next_cursor = encode_cursor(getattr(rows[-1], id_column.key)) if more and rows else None
+    return Page[T](items=items, next_cursor=next_cursor)

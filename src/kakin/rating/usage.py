@@ -1,0 +1,75 @@
+"""Usage quantities and allowances — RATING.md §4 "Usage and the seven tariffs"."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Final
+
+from kakin.rating.proration import FULL
+from kakin.rating.tariffs import Tariff, tariff_amount
+
+ZERO: Final = Decimal(0)
+
+
+def rated_quantity(raw: Decimal, unit: Decimal) -> Decimal:
+    """RATING.md §4: "The usage item has a unit (e.g. 1 packet = 128 bytes, 1 call-unit =
+    30 s) and the rated quantity is `q = ceil(raw / unit)`"."""
+    if unit <= 0:
+        raise ValueError("a usage item's unit must be above zero")
+    if raw < 0:
+        raise ValueError("a raw usage quantity is never negative")
+    quotient = Fraction(raw) / Fraction(unit)  # exact: ceil(1/3) must not see 0.333…4
+    return Decimal(-(-quotient.numerator // quotient.denominator))
+
+
+def chargeable_quantity(q: Decimal, allowance: Decimal) -> Decimal:
+    """RATING.md §4 "Allowances (データ残量)": the included quantity (raised by the period's
+    top-ups) is free; the tariff prices only what lies beyond it."""
+    return max(ZERO, q - allowance)
+
+
+def remaining_allowance(included: Decimal, top_ups: Iterable[Decimal], used: Decimal) -> Decimal:
+    """RATING.md §4: "Top-ups bought during a period (追加購入) raise that period's allowance
+    … What remains of an allowance can be read at any time." `used` is the rated quantity
+    so far in the period."""
+    return max(ZERO, included + sum(top_ups, ZERO) - used)
+
+
+def period_usage_amount(
+    tariff: Tariff,
+    raw_total: Decimal,
+    unit: Decimal,
+    allowance: Decimal = ZERO,
+    proration_factor: Fraction = FULL,
+) -> tuple[Decimal, Decimal]:
+    """(q, exact amount) when usage is rated over the period total: "the rated quantity is
+    `q = ceil(raw / unit)` over the period total" (RATING.md §4)."""
+    q = rated_quantity(raw_total, unit)
+    return q, tariff_amount(tariff, chargeable_quantity(q, allowance), proration_factor)
+
+
+def per_record_usage_amount(
+    tariff: Tariff,
+    raw_records: Iterable[Decimal],
+    unit: Decimal,
+    allowance: Decimal = ZERO,
+    proration_factor: Fraction = FULL,
+) -> tuple[Decimal, Decimal]:
+    """(Σq, exact amount) when the item rates per record: RATING.md §4 "An item may instead
+    rate per record (each call rounded up to its units and priced on its own, then
+    summed)". The allowance is used up by the records in the order given; with no record
+    nothing is charged."""
+    total_q = ZERO
+    total = ZERO
+    left = allowance
+    with decimal.localcontext(prec=60):
+        for raw in raw_records:
+            q = rated_quantity(raw, unit)
+            free = min(left, q)
+            left -= free
+            total_q += q
+            total += tariff_amount(tariff, q - free, proration_factor)
+    return total_q, total

@@ -1,0 +1,1 @@
+"""Tenants, their settings, function switches, limits, API clients and access tokens."""

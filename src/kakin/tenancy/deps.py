@@ -1,0 +1,121 @@
+"""The request edge: authenticate the bearer token, scope the session, own the transaction.
+
+Every API route takes an `ApiContext` through `require(scope)`. The context's session is
+scoped to the token's tenant (kit.db's loader criteria), and the transaction is committed
+when the route returns and rolled back when it raises — before the response is sent
+(`Depends(scope="function")`), so a failed commit can never be reported as success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from kakin.kit.crypto import FieldCipher
+from kakin.kit.errors import Unauthorized
+from kakin.runtime import Runtime
+from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
+from kakin.tenancy.models import Tenant
+from kakin.tenancy.service import InvalidToken, find_valid_token, get_tenant, tenant_of_credential
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@dataclass
+class ApiContext:
+    """Who is calling, for which tenant, with the tenant-scoped session of this request."""
+
+    session: Session
+    tenant: Tenant
+    actor: str
+    scopes: list[str]
+    runtime: Runtime
+    after_commit: list[Callable[[], Any]] = field(default_factory=list)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return self.runtime.keyring.cipher(self.tenant_id)
+
+    def has_function(self, function: str) -> bool:
+        return function in self.tenant.functions
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an access token as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+def open_context(runtime: Runtime, token: str) -> tuple[Session, Tenant, list[str], str]:
+    """Validate `token` and return a scoped session (transaction begun) for its tenant."""
+    tenant_id = tenant_of_credential(token)
+    if tenant_id is None:
+        raise Unauthorized("the access token is not valid", error="invalid_token")
+    session = runtime.sessions()
+    session.info["tenant_id"] = tenant_id
+    try:
+        session.begin()
+        row = find_valid_token(session, token)
+        tenant = get_tenant(session)
+    except InvalidToken:
+        session.close()
+        raise Unauthorized(
+            "the access token is unknown, expired or revoked", error="invalid_token"
+        ) from None
+    except BaseException:
+        session.close()
+        raise
+    session.info["actor"] = f"api_client:{row.client_id}"
+    return session, tenant, list(row.scopes), row.client_id
+
+
+def require(scope: str | None) -> Any:
+    """A dependency giving an `ApiContext` whose token holds `scope` (None: any valid token).
+
+    The function switch of the same name must be on for the tenant (seed 000: a tenant may
+    use only the functions it needs).
+    """
+
+    def dependency(request: Request) -> Iterator[ApiContext]:
+        runtime = get_runtime(request)
+        session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
+        try:
+            if scope is not None:
+                if scope not in tenant.functions:
+                    raise FunctionDisabled(f"the {scope} function is not enabled for this tenant")
+                if scope not in scopes:
+                    raise InsufficientScope(
+                        f"this request needs the '{scope}' scope", error="insufficient_scope"
+                    )
+            ctx = ApiContext(session, tenant, f"api_client:{client_id}", scopes, runtime)
+            request.state.tenant_id = tenant.tenant_id
+            yield ctx
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        for job in ctx.after_commit:
+            job()
+
+    return Depends(dependency, scope="function")
+
+
+Customers = Annotated[ApiContext, require("customers")]
+Contracts = Annotated[ApiContext, require("contracts")]
+Rating = Annotated[ApiContext, require("rating")]
+AnyScope = Annotated[ApiContext, require(None)]

@@ -1,0 +1,122 @@
+"""Pydantic shapes of the tenancy API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import zoneinfo
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from kakin.kit.money import MINOR_UNITS, RoundingMode
+
+
+class Function(enum.StrEnum):
+    """Function switches (seed 000: 必要な機能だけをご利用いただくことが可能)."""
+
+    CUSTOMERS = "customers"
+    CONTRACTS = "contracts"
+    RATING = "rating"
+
+
+ALL_FUNCTIONS = [f.value for f in Function]
+
+CLOSING_DAYS = ("5", "10", "15", "20", "25", "eom")
+"""RATING.md §2: a contract closes on the 5th, 10th, 15th, 20th, 25th or end of month."""
+
+
+def check_registration_number(value: str) -> str:
+    """A qualified-invoice registration number: `T` + 13 digits whose first is a check digit.
+
+    The check digit of a corporate number (法人番号, 国税庁): 9 − (Σ Pn·Qn mod 9) over the
+    12 digits after it, Pn the n-th digit counted from the right, Qn = 1 for odd n and 2
+    for even n.
+    """
+    if not re.fullmatch(r"T\d{13}", value):
+        raise ValueError("must be 'T' followed by 13 digits")
+    digits = value[1:]
+    body = digits[1:]
+    total = sum(int(d) * (1 if n % 2 else 2) for n, d in enumerate(reversed(body), start=1))
+    if int(digits[0]) != 9 - total % 9:
+        raise ValueError("check digit does not match")
+    return value
+
+
+def check_time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown IANA time zone") from None
+    return value
+
+
+RegistrationNumber = Annotated[str, AfterValidator(check_registration_number)]
+TimeZone = Annotated[str, AfterValidator(check_time_zone)]
+Currency = Literal[tuple(MINOR_UNITS)]  # type: ignore[valid-type]
+ClosingDay = Literal["5", "10", "15", "20", "25", "eom"]
+
+
+class TenantSettingsIn(BaseModel):
+    """The settings a tenant may change (every field optional on PATCH)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    time_zone: TimeZone | None = None
+    currency: Currency | None = None
+    default_closing_day: ClosingDay | None = None
+    line_rounding: RoundingMode | None = None
+    tax_rounding: RoundingMode | None = None
+    tax_mode: Literal["exclusive", "inclusive"] | None = None
+    language: Literal["ja", "en"] | None = None
+    issuer_name: str | None = Field(None, max_length=200)
+    registration_number: RegistrationNumber | None = None
+    functions: list[Function] | None = None
+
+    @model_validator(mode="after")
+    def _rating_needs_contracts(self) -> TenantSettingsIn:
+        if self.functions is not None and Function.RATING in self.functions:
+            if Function.CONTRACTS not in self.functions:
+                raise ValueError("the rating function requires the contracts function")
+        return self
+
+
+class TenantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    tenant_id: str
+    name: str
+    region: str
+    functions: list[str]
+    time_zone: str
+    currency: str
+    default_closing_day: str
+    line_rounding: str
+    tax_rounding: str
+    tax_mode: str
+    language: str
+    issuer_name: str | None
+    registration_number: str | None
+    limit_customers: int
+    limit_contract_items: int
+    limit_receivable_lines: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class TokenOut(BaseModel):
+    """RFC 6749 §5.1 successful response."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    scope: str
+
+
+class ClientCredentials(BaseModel):
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    scopes: list[str]
