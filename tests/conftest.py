@@ -41,26 +41,38 @@ def _postgres_available() -> str | None:
     return None
 
 
-def _reset_postgres() -> None:
+def _fresh_postgres_database() -> str:
+    """A database of this test session's own (concurrent runs must not share a schema)."""
+    name = f"kakin_test_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kakin.db'}"
-    else:
-        problem = _postgres_available()
-        if problem is not None:
-            pytest.skip(f"PostgreSQL half skipped: {POSTGRES_URL} is not reachable ({problem})")
-        if os.environ.get("PYTEST_XDIST_WORKER"):
-            pytest.skip("the PostgreSQL half runs without xdist (one shared database)")
-        _reset_postgres()
-        url = POSTGRES_URL
-    upgrade(url)
-    return url
+        upgrade(url)
+        yield url
+        return
+    problem = _postgres_available()
+    if problem is not None:
+        pytest.skip(f"PostgreSQL half skipped: {POSTGRES_URL} is not reachable ({problem})")
+    url = _fresh_postgres_database()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,106 @@
+"""The rating output: receivable lines (債権明細) and the receivable draft (債権) — RATING.md §8."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+from kakin.rating.periods import BillingMonth, Period
+from kakin.rating.tax import TaxMode, TaxSubtotal
+
+
+class LineKind(enum.StrEnum):
+    """RATING.md §8: "its kind (`recurring`, `one_time`, `usage`, `discount`,
+    `early_termination`, `adjustment`)"."""
+
+    RECURRING = "recurring"
+    ONE_TIME = "one_time"
+    USAGE = "usage"
+    DISCOUNT = "discount"
+    EARLY_TERMINATION = "early_termination"
+    ADJUSTMENT = "adjustment"
+
+
+BUCKET_KIND_ORDER: Final[dict[LineKind, int]] = {
+    LineKind.RECURRING: 0,
+    LineKind.USAGE: 1,
+    LineKind.ONE_TIME: 2,
+}
+"""RATING.md §5: the line kinds a discount can target, in their tie order (`recurring`,
+`usage`, `one_time`)."""
+
+
+class LineNote(enum.StrEnum):
+    """What part of its source a line is, so an invoice can label it."""
+
+    CHARGE = "charge"  # the plain charge of its kind
+    IN_ADVANCE = "in_advance"  # a recurring fee billed before the period it covers
+    ADVANCE_SETTLEMENT = "advance_settlement"  # credit (or extra) for an advance-billed period
+    SUSPENSION_FEE = "suspension_fee"  # 停止中の料金
+    TOP_UP = "top_up"  # 追加購入
+    LATE_USAGE = "late_usage"  # usage of an earlier, already rated period
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableLine:
+    """RATING.md §8: "Each line holds: its kind …, the subscription and master it came from,
+    quantity, unit, unit price, the days it covers, tax category, and amount." `amount` is
+    rounded by line rounding (tax-inclusive when the tenant prices so). `billing_month` is
+    the month whose charge the line is: the original one for late usage."""
+
+    kind: LineKind
+    amount: Decimal
+    tax_category: str
+    tax_rate: Decimal
+    subscription_id: str | None = None
+    source_id: str | None = None
+    note: LineNote = LineNote.CHARGE
+    quantity: Decimal = Decimal(1)
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    period: Period | None = None
+    days: int | None = None
+    billing_month: BillingMonth | None = None
+
+    @property
+    def period_start(self) -> date | None:
+        return self.period.start if self.period else None
+
+    @property
+    def period_end(self) -> date | None:
+        return self.period.end if self.period else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableDraft:
+    """RATING.md §8: one receivable per contract per billing month, as rating makes it.
+
+    `lines_total` is the exact sum of the lines. Tax-exclusive: `total = lines_total +
+    tax_total`. Tax-inclusive: the lines include tax and `total = lines_total`. Either way
+    `pre_tax_total = total − tax_total`.
+    """
+
+    contract_id: str
+    billing_month: BillingMonth
+    period: Period
+    currency: str
+    tax_mode: TaxMode
+    lines: tuple[ReceivableLine, ...]
+    tax_subtotals: tuple[TaxSubtotal, ...]
+    lines_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    due_date: date | None
+
+    @property
+    def pre_tax_total(self) -> Decimal:
+        return self.total - self.tax_total
+
+    @property
+    def requests_payment(self) -> bool:
+        """RATING.md §8: "A zero-amount receivable is kept … but produces no payment
+        request." (Nor does a credit balance.)"""
+        return self.total > 0
