@@ -60,6 +60,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (tenancy_router, customers_router, catalog_router, contracts_router, audit_router):
+    routers = (tenancy_router, customers_router, catalog_router, contracts_router, audit_router)
+    for router in routers:
         app.include_router(router)
     return app

@@ -14,7 +14,9 @@ from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy import service as tenancy
 
-app = typer.Typer(help="kakin (課金): business support for subscription businesses.", no_args_is_help=True)
+app = typer.Typer(
+    help="kakin (課金): business support for subscription businesses.", no_args_is_help=True
+)
 tenant_app = typer.Typer(help="Tenants (providers using kakin).", no_args_is_help=True)
 client_app = typer.Typer(help="API clients (client id + secret) of a tenant.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
@@ -60,7 +62,8 @@ def _choose_tenant(runtime: Runtime, tenant: str | None) -> str:
     choice = typer.prompt("Tenant number", type=int)
     if not 1 <= choice <= len(tenants):
         raise typer.Exit(2)
-    return tenants[choice - 1][0]
+    chosen: str = tenants[choice - 1][0]
+    return chosen
 
 
 @app.command()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
+from kakin.tenancy.service import revoke_client
 from tests.factories.api import Api, new_tenant_api
 
 
@@ -54,7 +56,9 @@ def test_unknown_grant_type_is_unsupported_grant_type(client: TestClient, api: A
     assert response.json()["error"] == "unsupported_grant_type"
 
 
-def test_scope_the_client_does_not_hold_is_invalid_scope(client: TestClient, runtime: Runtime) -> None:
+def test_scope_the_client_does_not_hold_is_invalid_scope(
+    client: TestClient, runtime: Runtime
+) -> None:
     limited = new_tenant_api(client, runtime, scopes=["customers"])
     response = client.post(
         "/v1/oauth/token",
@@ -66,7 +70,8 @@ def test_scope_the_client_does_not_hold_is_invalid_scope(client: TestClient, run
 
 
 def test_missing_or_garbage_token_is_401_problem(client: TestClient) -> None:
-    for headers in ({}, {"Authorization": "Bearer kat.ten_X.nonsense"}, {"Authorization": "Basic x"}):
+    garbage = ({}, {"Authorization": "Bearer kat.ten_X.nonsense"}, {"Authorization": "Basic x"})
+    for headers in garbage:
         response = client.get("/v1/tenant", headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
@@ -80,9 +85,6 @@ def test_revoked_token_no_longer_opens_the_api(client: TestClient, api: Api) -> 
 def test_revoked_client_cannot_get_tokens_and_its_tokens_die(
     client: TestClient, runtime: Runtime, api: Api
 ) -> None:
-    from kakin.kit.db import tenant_session
-    from kakin.tenancy.service import revoke_client
-
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         assert revoke_client(session, api.credentials.client_id)
     assert api.get("/v1/tenant").status_code == 401

@@ -85,12 +85,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int = 24, scale: int = 6) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.precision = precision
         self.scale = scale
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(48))
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))  # type: ignore[attr-defined]
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:

@@ -25,7 +25,7 @@ log = logging.getLogger("kakin.errors")
 class Problem(Exception):
     """A failure the caller can act on; subclasses set `status`, `slug` and `title`."""
 
-    status: ClassVar[int] = 400
+    status: int = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
 
@@ -142,7 +142,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             problem: Problem = cls(str(exc.detail))
         else:
             problem = Problem(str(exc.detail))
-            problem.status = exc.status_code  # type: ignore[misc]
+            problem.status = exc.status_code
         if exc.headers:
             problem.headers.update(exc.headers)
         return problem_response(problem, request)
@@ -151,5 +151,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem("An unexpected error occurred; it has been logged.")
-        problem.status = 500  # type: ignore[misc]
+        problem.status = 500
         return problem_response(problem, request)

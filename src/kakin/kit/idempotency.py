@@ -80,7 +80,8 @@ class IdempotencyMiddleware:
                     ),
                 )
                 return
-            await _send(send, stored.status_code, stored.headers | {"idempotent-replayed": "true"}, stored.body)
+            replayed = stored.headers | {"idempotent-replayed": "true"}
+            await _send(send, stored.status_code, replayed, stored.body)
             return
         captured: dict[str, Any] = {"body": b""}
 

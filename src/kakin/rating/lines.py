@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Final
 
 from kakin.rating.periods import BillingMonth, Period
-from kakin.rating.tax import TaxMode, TaxSubtotal
+from kakin.rating.tax import TaxCategory, TaxMode, TaxSubtotal
+from kakin.rating.usage import UsageEntry
 
 
 class LineKind(enum.StrEnum):
@@ -49,11 +50,11 @@ class ReceivableLine:
     """RATING.md §8: "Each line holds: its kind …, the subscription and master it came from,
     quantity, unit, unit price, the days it covers, tax category, and amount." `amount` is
     rounded by line rounding (tax-inclusive when the tenant prices so). `billing_month` is
-    the month whose charge the line is: the original one for late usage."""
+    set on late-usage lines: their original billing month."""
 
     kind: LineKind
     amount: Decimal
-    tax_category: str
+    tax_category: TaxCategory
     tax_rate: Decimal
     subscription_id: str | None = None
     source_id: str | None = None
@@ -94,6 +95,7 @@ class ReceivableDraft:
     tax_total: Decimal
     total: Decimal
     due_date: date | None
+    unrated_usage: tuple[UsageEntry, ...] = ()
 
     @property
     def pre_tax_total(self) -> Decimal:

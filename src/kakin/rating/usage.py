@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
@@ -12,6 +14,17 @@ from kakin.rating.proration import FULL
 from kakin.rating.tariffs import Tariff, tariff_amount
 
 ZERO: Final = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEntry:
+    """Usage of an item on a local day (RATING.md §2: "A usage record belongs to the period
+    that contains its local date"): one record for per-record items, or a day's total."""
+
+    subscription_id: str
+    usage_item_id: str
+    day: date
+    raw: Decimal
 
 
 def rated_quantity(raw: Decimal, unit: Decimal) -> Decimal:

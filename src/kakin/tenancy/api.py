@@ -91,7 +91,9 @@ def token(
         return _oauth_error("invalid_client", "client authentication failed", 401)
     except ValueError:
         return _oauth_error("invalid_scope", "a requested scope is not granted to this client")
-    body = TokenOut(access_token=issued.token, expires_in=issued.expires_in, scope=" ".join(issued.scopes))
+    body = TokenOut(
+        access_token=issued.token, expires_in=issued.expires_in, scope=" ".join(issued.scopes)
+    )
     return JSONResponse(body.model_dump(), headers=_NO_STORE)
 
 

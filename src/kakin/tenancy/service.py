@@ -22,7 +22,7 @@ from kakin.kit.ids import new_id
 from kakin.tenancy.models import AccessToken, ApiClient, Tenant
 from kakin.tenancy.schemas import ALL_FUNCTIONS, ClientCredentials, TenantSettingsIn
 
-TOKEN_PREFIX = "kat"
+TOKEN_PREFIX = "kat"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("kakin-timing-equaliser")
 
@@ -67,16 +67,14 @@ def create_tenant(
 
 
 def apply_settings(tenant: Tenant, changes: TenantSettingsIn) -> None:
-    for field, value in changes.model_dump(exclude_unset=True).items():
-        if field == "functions" and value is not None:
-            value = [str(v) for v in value]
+    for field, value in changes.model_dump(mode="json", exclude_unset=True).items():
         setattr(tenant, field, value)
 
 
 def get_tenant(session: Session) -> Tenant:
-    tenant = session.scalar(select(Tenant))
-    if tenant is None:  # pragma: no cover - a scoped session always has its tenant
-        raise LookupError("tenant not found")
+    tenant: Tenant | None = session.scalar(select(Tenant))
+    if tenant is None:  # a token of a deleted tenant
+        raise InvalidToken
     return tenant
 
 
@@ -84,7 +82,9 @@ def list_tenants(session: Session) -> list[Tenant]:
     return list(session.scalars(select(Tenant).order_by(Tenant.created_at)))
 
 
-def create_client(session: Session, name: str = "", scopes: list[str] | None = None) -> ClientCredentials:
+def create_client(
+    session: Session, name: str = "", scopes: list[str] | None = None
+) -> ClientCredentials:
     """A new API client of the session's tenant. The secret is shown once, stored hashed."""
     tenant_id = current_tenant(session)
     client_id = f"{tenant_id}.{secrets.token_urlsafe(12)}"
@@ -141,7 +141,7 @@ def issue_token(
     session: Session, client: ApiClient, requested: list[str] | None, ttl_seconds: int
 ) -> IssuedToken:
     """RFC 6749 §3.3: the granted scopes are the requested ones, all of which the client holds."""
-    scopes = list(client.scopes) if not requested else requested
+    scopes = requested or list(client.scopes)
     if not set(scopes) <= set(client.scopes):
         raise ValueError("invalid_scope")
     token = f"{TOKEN_PREFIX}.{client.tenant_id}.{secrets.token_urlsafe(32)}"
