@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 00:56:02.441618
+Create Date: 2026-11-23 01:09:20.969099
 """
 
 from __future__ import annotations
@@ -41,6 +41,96 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "customers",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("name_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("name_kana_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("nationality_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("gender_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("birth_date_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("postal_code_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("address_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("phone_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("email_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("name_bi", sa.String(length=32), nullable=False),
+        sa.Column("name_kana_bi", sa.String(length=32), nullable=True),
+        sa.Column("phone_bi", sa.String(length=32), nullable=True),
+        sa.Column("email_bi", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("deleted_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_customers")),
+    )
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index("ix_customers_created_at", ["tenant_id", "created_at"], unique=False)
+        batch_op.create_index("ix_customers_email_bi", ["tenant_id", "email_bi"], unique=False)
+        batch_op.create_index("ix_customers_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_customers_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_customers_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_customers_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_customers_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_customers_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_customers_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_customers_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_customers_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_customers_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_customers_name_bi", ["tenant_id", "name_bi"], unique=False)
+        batch_op.create_index(
+            "ix_customers_name_kana_bi", ["tenant_id", "name_kana_bi"], unique=False
+        )
+        batch_op.create_index("ix_customers_phone_bi", ["tenant_id", "phone_bi"], unique=False)
+        batch_op.create_index("ix_customers_status", ["tenant_id", "status"], unique=False)
+        batch_op.create_index("ix_customers_updated_at", ["tenant_id", "updated_at"], unique=False)
+
+    op.create_table(
+        "groups",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_groups")),
+    )
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.create_index("ix_groups_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_groups_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_groups_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_groups_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_groups_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_groups_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_groups_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_groups_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_groups_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_groups_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_groups_name", ["tenant_id", "name"], unique=False)
+
+    op.create_table(
         "idempotency_records",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
@@ -76,6 +166,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_tenants")),
     )
     op.create_table(
+        "usage_daily_totals",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=False),
+        sa.Column("usage_item_id", sa.String(length=40), nullable=False),
+        sa.Column("used_on", sa.Date(), nullable=False),
+        sa.Column("raw_total", kakin.kit.db.ExactDecimal(precision=30, scale=6), nullable=False),
+        sa.Column("record_count", sa.BigInteger(), nullable=False),
+        sa.Column("rolled_up_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "tenant_id",
+            "subscription_id",
+            "usage_item_id",
+            "used_on",
+            name=op.f("pk_usage_daily_totals"),
+        ),
+    )
+    with op.batch_alter_table("usage_daily_totals", schema=None) as batch_op:
+        batch_op.create_index("ix_usage_daily_totals_day", ["tenant_id", "used_on"], unique=False)
+
+    op.create_table(
+        "usage_pending_days",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("used_on", sa.Date(), nullable=False),
+        sa.Column("changes", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "used_on", name=op.f("pk_usage_pending_days")),
+    )
+    op.create_table(
         "api_clients",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("id", sa.String(length=70), nullable=False),
@@ -92,6 +209,315 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_api_clients")),
     )
+    op.create_table(
+        "contracts",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=True),
+        sa.Column("external_customer_id", sa.String(length=100), nullable=True),
+        sa.Column("closing_day", sa.String(length=3), nullable=False),
+        sa.Column("payment_terms_months", sa.BigInteger(), nullable=False),
+        sa.Column("payment_terms_day", sa.String(length=3), nullable=False),
+        sa.Column("payment_method_kind", sa.String(length=20), nullable=True),
+        sa.Column("payment_method_ref", sa.String(length=100), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("billing_address_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("invoice_delivery", sa.String(length=10), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            name=op.f("fk_contracts_tenant_id_customer_id_customers"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_contracts")),
+    )
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contracts_closing_day", ["tenant_id", "closing_day"], unique=False
+        )
+        batch_op.create_index("ix_contracts_customer", ["tenant_id", "customer_id"], unique=False)
+        batch_op.create_index(
+            "ix_contracts_external_customer", ["tenant_id", "external_customer_id"], unique=False
+        )
+        batch_op.create_index("ix_contracts_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_contracts_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_contracts_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_contracts_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_contracts_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_contracts_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_contracts_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_contracts_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_contracts_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_contracts_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_contracts_status", ["tenant_id", "status"], unique=False)
+
+    op.create_table(
+        "discount_tables",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("rate", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=True),
+        sa.Column("amount", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("scope", sa.String(length=20), nullable=False),
+        sa.Column("conditions", sa.JSON(), nullable=True),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.tenant_id"],
+            name=op.f("fk_discount_tables_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_discount_tables")),
+        sa.UniqueConstraint("tenant_id", "code", name=op.f("uq_discount_tables_tenant_id_code")),
+    )
+    with op.batch_alter_table("discount_tables", schema=None) as batch_op:
+        batch_op.create_index("ix_discount_tables_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_discount_tables_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_discount_tables_name", ["tenant_id", "name"], unique=False)
+
+    op.create_table(
+        "group_members",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("group_id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("added_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            name=op.f("fk_group_members_tenant_id_customer_id_customers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "group_id"],
+            ["groups.tenant_id", "groups.id"],
+            name=op.f("fk_group_members_tenant_id_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "group_id", "customer_id", name=op.f("pk_group_members")
+        ),
+    )
+    with op.batch_alter_table("group_members", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_group_members_customer", ["tenant_id", "customer_id"], unique=False
+        )
+
+    op.create_table(
+        "services",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("description", sa.String(length=2000), nullable=True),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.tenant_id"],
+            name=op.f("fk_services_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_services")),
+        sa.UniqueConstraint("tenant_id", "code", name=op.f("uq_services_tenant_id_code")),
+    )
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.create_index("ix_services_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_services_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_services_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_services_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_services_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_services_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_services_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_services_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_services_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_services_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_services_name", ["tenant_id", "name"], unique=False)
+
+    op.create_table(
+        "tariffs",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.tenant_id"],
+            name=op.f("fk_tariffs_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_tariffs")),
+        sa.UniqueConstraint("tenant_id", "code", name=op.f("uq_tariffs_tenant_id_code")),
+    )
+    with op.batch_alter_table("tariffs", schema=None) as batch_op:
+        batch_op.create_index("ix_tariffs_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_tariffs_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_tariffs_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_tariffs_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_tariffs_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_tariffs_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_tariffs_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_tariffs_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_tariffs_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_tariffs_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_tariffs_name", ["tenant_id", "name"], unique=False)
+
+    op.create_table(
+        "tax_categories",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.tenant_id"],
+            name=op.f("fk_tax_categories_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_tax_categories")),
+        sa.UniqueConstraint("tenant_id", "code", name=op.f("uq_tax_categories_tenant_id_code")),
+    )
+    with op.batch_alter_table("tax_categories", schema=None) as batch_op:
+        batch_op.create_index("ix_tax_categories_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_tax_categories_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_tax_categories_name", ["tenant_id", "name"], unique=False)
+
+    op.create_table(
+        "usage_items",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("unit", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=False),
+        sa.Column("unit_name", sa.String(length=40), nullable=False),
+        sa.Column("rating", sa.String(length=20), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.tenant_id"],
+            name=op.f("fk_usage_items_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_usage_items")),
+        sa.UniqueConstraint("tenant_id", "code", name=op.f("uq_usage_items_tenant_id_code")),
+    )
+    with op.batch_alter_table("usage_items", schema=None) as batch_op:
+        batch_op.create_index("ix_usage_items_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_usage_items_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_usage_items_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_usage_items_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_usage_items_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_usage_items_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_usage_items_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_usage_items_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_usage_items_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_usage_items_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_usage_items_name", ["tenant_id", "name"], unique=False)
+
     op.create_table(
         "access_tokens",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -112,18 +538,384 @@ def upgrade() -> None:
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.create_index("ix_access_tokens_client", ["tenant_id", "client_id"], unique=False)
 
+    op.create_table(
+        "price_plans",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("service_id", sa.String(length=40), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("free", sa.JSON(), nullable=False),
+        sa.Column("free_1", sa.String(length=255), nullable=True),
+        sa.Column("free_2", sa.String(length=255), nullable=True),
+        sa.Column("free_3", sa.String(length=255), nullable=True),
+        sa.Column("free_4", sa.String(length=255), nullable=True),
+        sa.Column("free_5", sa.String(length=255), nullable=True),
+        sa.Column("free_6", sa.String(length=255), nullable=True),
+        sa.Column("free_7", sa.String(length=255), nullable=True),
+        sa.Column("free_8", sa.String(length=255), nullable=True),
+        sa.Column("free_9", sa.String(length=255), nullable=True),
+        sa.Column("free_10", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "service_id"],
+            ["services.tenant_id", "services.id"],
+            name=op.f("fk_price_plans_tenant_id_service_id_services"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.tenant_id"],
+            name=op.f("fk_price_plans_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_price_plans")),
+        sa.UniqueConstraint("tenant_id", "code", name=op.f("uq_price_plans_tenant_id_code")),
+    )
+    with op.batch_alter_table("price_plans", schema=None) as batch_op:
+        batch_op.create_index("ix_price_plans_free_1", ["tenant_id", "free_1"], unique=False)
+        batch_op.create_index("ix_price_plans_free_10", ["tenant_id", "free_10"], unique=False)
+        batch_op.create_index("ix_price_plans_free_2", ["tenant_id", "free_2"], unique=False)
+        batch_op.create_index("ix_price_plans_free_3", ["tenant_id", "free_3"], unique=False)
+        batch_op.create_index("ix_price_plans_free_4", ["tenant_id", "free_4"], unique=False)
+        batch_op.create_index("ix_price_plans_free_5", ["tenant_id", "free_5"], unique=False)
+        batch_op.create_index("ix_price_plans_free_6", ["tenant_id", "free_6"], unique=False)
+        batch_op.create_index("ix_price_plans_free_7", ["tenant_id", "free_7"], unique=False)
+        batch_op.create_index("ix_price_plans_free_8", ["tenant_id", "free_8"], unique=False)
+        batch_op.create_index("ix_price_plans_free_9", ["tenant_id", "free_9"], unique=False)
+        batch_op.create_index("ix_price_plans_name", ["tenant_id", "name"], unique=False)
+        batch_op.create_index("ix_price_plans_service", ["tenant_id", "service_id"], unique=False)
+
+    op.create_table(
+        "tariff_versions",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("tariff_id", sa.String(length=40), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("shape", sa.String(length=20), nullable=False),
+        sa.Column("parameters", sa.JSON(), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "tariff_id"],
+            ["tariffs.tenant_id", "tariffs.id"],
+            name=op.f("fk_tariff_versions_tenant_id_tariff_id_tariffs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_tariff_versions")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "tariff_id",
+            "effective_from",
+            name=op.f("uq_tariff_versions_tenant_id_tariff_id_effective_from"),
+        ),
+    )
+    op.create_table(
+        "tax_rates",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("rate", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "category"],
+            ["tax_categories.tenant_id", "tax_categories.code"],
+            name=op.f("fk_tax_rates_tenant_id_category_tax_categories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "category", "effective_from", name=op.f("pk_tax_rates")
+        ),
+    )
+    op.create_table(
+        "price_plan_versions",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("price_plan_id", sa.String(length=40), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("components", sa.JSON(), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "price_plan_id"],
+            ["price_plans.tenant_id", "price_plans.id"],
+            name=op.f("fk_price_plan_versions_tenant_id_price_plan_id_price_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_price_plan_versions")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "price_plan_id",
+            "effective_from",
+            name=op.f("uq_price_plan_versions_tenant_id_price_plan_id_effective_from"),
+        ),
+    )
+    op.create_table(
+        "subscriptions",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("contract_id", sa.String(length=40), nullable=False),
+        sa.Column("price_plan_id", sa.String(length=40), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("external_ref", sa.String(length=100), nullable=True),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "contract_id"],
+            ["contracts.tenant_id", "contracts.id"],
+            name=op.f("fk_subscriptions_tenant_id_contract_id_contracts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "price_plan_id"],
+            ["price_plans.tenant_id", "price_plans.id"],
+            name=op.f("fk_subscriptions_tenant_id_price_plan_id_price_plans"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_subscriptions")),
+        sa.UniqueConstraint("tenant_id", "external_ref", name="uq_subscriptions_external_ref"),
+    )
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_subscriptions_contract", ["tenant_id", "contract_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_subscriptions_price_plan", ["tenant_id", "price_plan_id"], unique=False
+        )
+        batch_op.create_index("ix_subscriptions_status", ["tenant_id", "status"], unique=False)
+
+    op.create_table(
+        "discounts",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("contract_id", sa.String(length=40), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=True),
+        sa.Column("discount_table_id", sa.String(length=40), nullable=False),
+        sa.Column("scope", sa.String(length=10), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("priority", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "contract_id"],
+            ["contracts.tenant_id", "contracts.id"],
+            name=op.f("fk_discounts_tenant_id_contract_id_contracts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "discount_table_id"],
+            ["discount_tables.tenant_id", "discount_tables.id"],
+            name=op.f("fk_discounts_tenant_id_discount_table_id_discount_tables"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"],
+            ["subscriptions.tenant_id", "subscriptions.id"],
+            name=op.f("fk_discounts_tenant_id_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_discounts")),
+    )
+    with op.batch_alter_table("discounts", schema=None) as batch_op:
+        batch_op.create_index("ix_discounts_contract", ["tenant_id", "contract_id"], unique=False)
+        batch_op.create_index(
+            "ix_discounts_subscription", ["tenant_id", "subscription_id"], unique=False
+        )
+
+    op.create_table(
+        "subscription_events",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=False),
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("effective_date", sa.Date(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"],
+            ["subscriptions.tenant_id", "subscriptions.id"],
+            name=op.f("fk_subscription_events_tenant_id_subscription_id_subscriptions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "subscription_id", "seq", name=op.f("pk_subscription_events")
+        ),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("subscription_events")
+    with op.batch_alter_table("discounts", schema=None) as batch_op:
+        batch_op.drop_index("ix_discounts_subscription")
+        batch_op.drop_index("ix_discounts_contract")
+
+    op.drop_table("discounts")
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscriptions_status")
+        batch_op.drop_index("ix_subscriptions_price_plan")
+        batch_op.drop_index("ix_subscriptions_contract")
+
+    op.drop_table("subscriptions")
+    op.drop_table("price_plan_versions")
+    op.drop_table("tax_rates")
+    op.drop_table("tariff_versions")
+    with op.batch_alter_table("price_plans", schema=None) as batch_op:
+        batch_op.drop_index("ix_price_plans_service")
+        batch_op.drop_index("ix_price_plans_name")
+        batch_op.drop_index("ix_price_plans_free_9")
+        batch_op.drop_index("ix_price_plans_free_8")
+        batch_op.drop_index("ix_price_plans_free_7")
+        batch_op.drop_index("ix_price_plans_free_6")
+        batch_op.drop_index("ix_price_plans_free_5")
+        batch_op.drop_index("ix_price_plans_free_4")
+        batch_op.drop_index("ix_price_plans_free_3")
+        batch_op.drop_index("ix_price_plans_free_2")
+        batch_op.drop_index("ix_price_plans_free_10")
+        batch_op.drop_index("ix_price_plans_free_1")
+
+    op.drop_table("price_plans")
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_access_tokens_client")
 
     op.drop_table("access_tokens")
+    with op.batch_alter_table("usage_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_usage_items_name")
+        batch_op.drop_index("ix_usage_items_free_9")
+        batch_op.drop_index("ix_usage_items_free_8")
+        batch_op.drop_index("ix_usage_items_free_7")
+        batch_op.drop_index("ix_usage_items_free_6")
+        batch_op.drop_index("ix_usage_items_free_5")
+        batch_op.drop_index("ix_usage_items_free_4")
+        batch_op.drop_index("ix_usage_items_free_3")
+        batch_op.drop_index("ix_usage_items_free_2")
+        batch_op.drop_index("ix_usage_items_free_10")
+        batch_op.drop_index("ix_usage_items_free_1")
+
+    op.drop_table("usage_items")
+    with op.batch_alter_table("tax_categories", schema=None) as batch_op:
+        batch_op.drop_index("ix_tax_categories_name")
+        batch_op.drop_index("ix_tax_categories_free_9")
+        batch_op.drop_index("ix_tax_categories_free_8")
+        batch_op.drop_index("ix_tax_categories_free_7")
+        batch_op.drop_index("ix_tax_categories_free_6")
+        batch_op.drop_index("ix_tax_categories_free_5")
+        batch_op.drop_index("ix_tax_categories_free_4")
+        batch_op.drop_index("ix_tax_categories_free_3")
+        batch_op.drop_index("ix_tax_categories_free_2")
+        batch_op.drop_index("ix_tax_categories_free_10")
+        batch_op.drop_index("ix_tax_categories_free_1")
+
+    op.drop_table("tax_categories")
+    with op.batch_alter_table("tariffs", schema=None) as batch_op:
+        batch_op.drop_index("ix_tariffs_name")
+        batch_op.drop_index("ix_tariffs_free_9")
+        batch_op.drop_index("ix_tariffs_free_8")
+        batch_op.drop_index("ix_tariffs_free_7")
+        batch_op.drop_index("ix_tariffs_free_6")
+        batch_op.drop_index("ix_tariffs_free_5")
+        batch_op.drop_index("ix_tariffs_free_4")
+        batch_op.drop_index("ix_tariffs_free_3")
+        batch_op.drop_index("ix_tariffs_free_2")
+        batch_op.drop_index("ix_tariffs_free_10")
+        batch_op.drop_index("ix_tariffs_free_1")
+
+    op.drop_table("tariffs")
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.drop_index("ix_services_name")
+        batch_op.drop_index("ix_services_free_9")
+        batch_op.drop_index("ix_services_free_8")
+        batch_op.drop_index("ix_services_free_7")
+        batch_op.drop_index("ix_services_free_6")
+        batch_op.drop_index("ix_services_free_5")
+        batch_op.drop_index("ix_services_free_4")
+        batch_op.drop_index("ix_services_free_3")
+        batch_op.drop_index("ix_services_free_2")
+        batch_op.drop_index("ix_services_free_10")
+        batch_op.drop_index("ix_services_free_1")
+
+    op.drop_table("services")
+    with op.batch_alter_table("group_members", schema=None) as batch_op:
+        batch_op.drop_index("ix_group_members_customer")
+
+    op.drop_table("group_members")
+    with op.batch_alter_table("discount_tables", schema=None) as batch_op:
+        batch_op.drop_index("ix_discount_tables_name")
+        batch_op.drop_index("ix_discount_tables_free_9")
+        batch_op.drop_index("ix_discount_tables_free_8")
+        batch_op.drop_index("ix_discount_tables_free_7")
+        batch_op.drop_index("ix_discount_tables_free_6")
+        batch_op.drop_index("ix_discount_tables_free_5")
+        batch_op.drop_index("ix_discount_tables_free_4")
+        batch_op.drop_index("ix_discount_tables_free_3")
+        batch_op.drop_index("ix_discount_tables_free_2")
+        batch_op.drop_index("ix_discount_tables_free_10")
+        batch_op.drop_index("ix_discount_tables_free_1")
+
+    op.drop_table("discount_tables")
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contracts_status")
+        batch_op.drop_index("ix_contracts_free_9")
+        batch_op.drop_index("ix_contracts_free_8")
+        batch_op.drop_index("ix_contracts_free_7")
+        batch_op.drop_index("ix_contracts_free_6")
+        batch_op.drop_index("ix_contracts_free_5")
+        batch_op.drop_index("ix_contracts_free_4")
+        batch_op.drop_index("ix_contracts_free_3")
+        batch_op.drop_index("ix_contracts_free_2")
+        batch_op.drop_index("ix_contracts_free_10")
+        batch_op.drop_index("ix_contracts_free_1")
+        batch_op.drop_index("ix_contracts_external_customer")
+        batch_op.drop_index("ix_contracts_customer")
+        batch_op.drop_index("ix_contracts_closing_day")
+
+    op.drop_table("contracts")
     op.drop_table("api_clients")
+    op.drop_table("usage_pending_days")
+    with op.batch_alter_table("usage_daily_totals", schema=None) as batch_op:
+        batch_op.drop_index("ix_usage_daily_totals_day")
+
+    op.drop_table("usage_daily_totals")
     op.drop_table("tenants")
     op.drop_table("idempotency_records")
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.drop_index("ix_groups_name")
+        batch_op.drop_index("ix_groups_free_9")
+        batch_op.drop_index("ix_groups_free_8")
+        batch_op.drop_index("ix_groups_free_7")
+        batch_op.drop_index("ix_groups_free_6")
+        batch_op.drop_index("ix_groups_free_5")
+        batch_op.drop_index("ix_groups_free_4")
+        batch_op.drop_index("ix_groups_free_3")
+        batch_op.drop_index("ix_groups_free_2")
+        batch_op.drop_index("ix_groups_free_10")
+        batch_op.drop_index("ix_groups_free_1")
+
+    op.drop_table("groups")
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_updated_at")
+        batch_op.drop_index("ix_customers_status")
+        batch_op.drop_index("ix_customers_phone_bi")
+        batch_op.drop_index("ix_customers_name_kana_bi")
+        batch_op.drop_index("ix_customers_name_bi")
+        batch_op.drop_index("ix_customers_free_9")
+        batch_op.drop_index("ix_customers_free_8")
+        batch_op.drop_index("ix_customers_free_7")
+        batch_op.drop_index("ix_customers_free_6")
+        batch_op.drop_index("ix_customers_free_5")
+        batch_op.drop_index("ix_customers_free_4")
+        batch_op.drop_index("ix_customers_free_3")
+        batch_op.drop_index("ix_customers_free_2")
+        batch_op.drop_index("ix_customers_free_10")
+        batch_op.drop_index("ix_customers_free_1")
+        batch_op.drop_index("ix_customers_email_bi")
+        batch_op.drop_index("ix_customers_created_at")
+
+    op.drop_table("customers")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_resource")
 

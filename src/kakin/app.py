@@ -19,6 +19,7 @@ from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy.api import router as tenancy_router
 from kakin.tenancy.idempotency import DatabaseIdempotencyStore
+from kakin.usage.api import router as usage_router
 
 API_DESCRIPTION = """\
 kakin (課金): customers, contracts, masters and rating for subscription businesses.
@@ -60,7 +61,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    routers = (tenancy_router, customers_router, catalog_router, contracts_router, audit_router)
+    routers = (
+        tenancy_router,
+        customers_router,
+        catalog_router,
+        contracts_router,
+        usage_router,
+        audit_router,
+    )
     for router in routers:
         app.include_router(router)
     return app

@@ -8,6 +8,7 @@ from kakin.contracts import models as contracts_models
 from kakin.customers import models as customers_models
 from kakin.kit.db import Base
 from kakin.tenancy import models as tenancy_models
+from kakin.usage import models as usage_models
 
 __all__ = [
     "Base",
@@ -16,4 +17,5 @@ __all__ = [
     "contracts_models",
     "customers_models",
     "tenancy_models",
+    "usage_models",
 ]

@@ -32,9 +32,12 @@ def encode_cursor(last_id: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest([("/query/cursor", "not a cursor this API returned")]) from None
+    if not decoded:
+        raise InvalidRequest([("/query/cursor", "not a cursor this API returned")])
+    return decoded
 
 
 def paginate(

@@ -18,7 +18,7 @@ from typing import Final
 
 from kakin.kit.money import RoundingMode, from_minor, round_money, to_minor
 from kakin.rating.lines import BUCKET_KIND_ORDER, LineKind
-from kakin.rating.periods import Period, add_months
+from kakin.rating.periods import Period, add_months, merge_periods, overlap
 from kakin.rating.proration import scale
 from kakin.rating.tax import TAX_CATEGORY_ORDER, TaxCategory
 
@@ -203,12 +203,10 @@ def _date_range(discount: Discount, period: Period) -> Period | None:
     return Period(start, end) if start <= end else None
 
 
-def _active_days(facts: Iterable[SubscriptionFacts]) -> set[date]:
-    days: set[date] = set()
-    for fact in facts:
-        if fact.active is not None:
-            days.update(fact.active.dates())
-    return days
+def _active_days(facts: Iterable[SubscriptionFacts]) -> list[Period]:
+    """RATING.md §5: "a contract's active days are the days on which any of its
+    subscriptions is active" — as disjoint periods."""
+    return merge_periods(fact.active for fact in facts if fact.active is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,26 +257,26 @@ def _exact_discount(
     discount: Discount,
     value: Decimal,
     remaining: int,
-    active: set[date],
+    active: list[Period],
     span: Period,
     setting: DiscountSetting,
 ) -> tuple[Decimal, Period | None, int]:
-    covered_days = sorted(day for day in span.dates() if day in active)
-    covered = Period(covered_days[0], covered_days[-1]) if covered_days else None
+    covered_days, covered = overlap(active, span)
     if discount.table.kind is DiscountKind.FIXED_RATE:
         # RATING.md §5: "discount = r % × c × (what remains of the target), where c is the
         # share of the target's active days in the period that lie inside the discount's
         # date range".
-        if not active:
+        active_days = sum(period.days for period in active)
+        if not active_days:
             return ZERO, covered, 0
-        coverage = Fraction(len(covered_days), len(active))
+        coverage = Fraction(covered_days, active_days)
         base = from_minor(remaining, setting.currency) * value / 100
-        return scale(base, coverage), covered, len(covered_days)
+        return scale(base, coverage), covered, covered_days
     # RATING.md §5: "discount = d × (days that are inside the discount's range and on which
     # the target is active) / period days — a fixed amount behaves like a negative
     # recurring fee".
-    factor = Fraction(len(covered_days), setting.period.days)
-    return scale(value, factor), covered, len(covered_days)
+    factor = Fraction(covered_days, setting.period.days)
+    return scale(value, factor), covered, covered_days
 
 
 def apply_discounts(
@@ -333,6 +331,6 @@ def apply_discounts(
             by_category[key[1]] = by_category.get(key[1], 0) + share
         for category in sorted(by_category, key=TAX_CATEGORY_ORDER.__getitem__):
             if by_category[category] > 0:
-                amount = -from_minor(by_category[category], currency)
-                applied.append(AppliedDiscount(discount, category, amount, covered, days))
+                line_amount = -from_minor(by_category[category], currency)
+                applied.append(AppliedDiscount(discount, category, line_amount, covered, days))
     return applied

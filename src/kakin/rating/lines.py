@@ -50,7 +50,10 @@ class ReceivableLine:
     """RATING.md §8: "Each line holds: its kind …, the subscription and master it came from,
     quantity, unit, unit price, the days it covers, tax category, and amount." `amount` is
     rounded by line rounding (tax-inclusive when the tenant prices so). `billing_month` is
-    set on late-usage lines: their original billing month."""
+    set on late-usage lines: their original billing month. `usage_item_id` is set on usage
+    lines. `source_id` names the master: the fee, the tariff version (`override:<charge>`
+    for a negotiated tariff), the usage charge of a late-usage line, the discount, the
+    early-termination rule, the one-time charge, the top-up or the adjustment."""
 
     kind: LineKind
     amount: Decimal
@@ -65,6 +68,7 @@ class ReceivableLine:
     period: Period | None = None
     days: int | None = None
     billing_month: BillingMonth | None = None
+    usage_item_id: str | None = None
 
     @property
     def period_start(self) -> date | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final, Literal
@@ -105,6 +105,34 @@ class Period:
         while day <= self.end:
             yield day
             day += _ONE_DAY
+
+
+def merge_periods(periods: Iterable[Period]) -> list[Period]:
+    """The union of `periods` as disjoint, sorted periods (touching ones joined)."""
+    merged: list[Period] = []
+    for period in sorted(periods):
+        if merged and period.start <= merged[-1].end + _ONE_DAY:
+            if period.end > merged[-1].end:
+                merged[-1] = Period(merged[-1].start, period.end)
+        else:
+            merged.append(period)
+    return merged
+
+
+def overlap(merged: Iterable[Period], window: Period) -> tuple[int, Period | None]:
+    """(days, span) of the disjoint `merged` periods inside `window`: how many days they
+    share with it, and the first to the last of those days (None when none)."""
+    days = 0
+    first: date | None = None
+    last: date | None = None
+    for period in merged:
+        start = max(period.start, window.start)
+        end = min(period.end, window.end)
+        if start <= end:
+            days += (end - start).days + 1
+            first = start if first is None else first
+            last = end
+    return days, (Period(first, last) if first is not None and last is not None else None)
 
 
 def last_day_of_month(year: int, month: int) -> date:
@@ -216,11 +244,7 @@ def interval_months(
     return first, first.shift(interval.every - 1)
 
 
-def interval_period(
-    closing_day: ClosingDay, first: BillingMonth, last: BillingMonth
-) -> Period:
+def interval_period(closing_day: ClosingDay, first: BillingMonth, last: BillingMonth) -> Period:
     """The days of the billing months first … last: RATING.md §3 "A partial interval is
     prorated by active days over the interval's days"."""
-    return Period(
-        billing_period(closing_day, first).start, billing_period(closing_day, last).end
-    )
+    return Period(billing_period(closing_day, first).start, billing_period(closing_day, last).end)

@@ -72,8 +72,10 @@ def tax_rate_on(rates: Iterable[TaxRate], category: TaxCategory, on: date) -> De
         return ZERO
     best: TaxRate | None = None
     for row in rates:
-        if row.category == category and row.valid_from <= on and (
-            best is None or row.valid_from > best.valid_from
+        if (
+            row.category == category
+            and row.valid_from <= on
+            and (best is None or row.valid_from > best.valid_from)
         ):
             best = row
     if best is None:

@@ -24,7 +24,7 @@ from kakin.rating.model import (
     SubscriptionInput,
     TariffVersion,
 )
-from kakin.rating.periods import Period
+from kakin.rating.periods import Period, merge_periods, overlap
 
 _ONE_DAY: Final = timedelta(days=1)
 _ONE: Final = Decimal(1)
@@ -61,9 +61,9 @@ class SubscriptionTimeline:
             subscription.quantities, key=lambda q: q.valid_from
         )
         self._quantity_starts = [q.valid_from for q in self._quantities]
-        self._suspensions = [
+        self._suspensions = merge_periods(
             Period(s.start, s.end or date.max) for s in subscription.suspensions
-        ]
+        )
         breakpoints: set[date] = set(self._plan_starts) | set(self._quantity_starts)
         for override in subscription.overrides:
             breakpoints.add(override.valid_from)
@@ -106,12 +106,9 @@ class SubscriptionTimeline:
 
     def suspended_days(self, window: Period) -> int:
         """RATING.md §3: the days of `window` on which the subscription is suspended."""
-        days: set[date] = set()
-        for suspension in self._suspensions:
-            overlap = suspension.intersect(window)
-            if overlap is not None:
-                days.update(overlap.dates())
-        return len(days)
+        if not self._suspensions:
+            return 0
+        return overlap(self._suspensions, window)[0]
 
     def latest_plan_change(self, on: date) -> date | None:
         """RATING.md §5: the date of the latest plan change effective on or before `on` (a

@@ -27,6 +27,13 @@ class UsageEntry:
     raw: Decimal
 
 
+def is_within_life(day: date, start_date: date, end_date: date | None) -> bool:
+    """RATING.md §4: "A usage record must fall on a day inside its subscription's life
+    (start to end); any other is refused when it is registered." A suspended day is
+    inside the life: "A record on a suspended day is accepted and rated like any other." """
+    return start_date <= day and (end_date is None or day <= end_date)
+
+
 def rated_quantity(raw: Decimal, unit: Decimal) -> Decimal:
     """RATING.md §4: "The usage item has a unit (e.g. 1 packet = 128 bytes, 1 call-unit =
     30 s) and the rated quantity is `q = ceil(raw / unit)`"."""

@@ -1,0 +1,1 @@
+"""Billing: the closing batch, receivables and their lines, adjustments, invoices."""

@@ -1,0 +1,227 @@
+"""HTTP routes of billing: closing runs, receivables and lines, adjustments, credit notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select, tuple_
+
+from kakin.billing import closing
+from kakin.billing.errors import ClosingRunNotFound
+from kakin.billing.models import Adjustment, ClosingRun, CreditNote, Receivable, ReceivableLine
+from kakin.billing.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    ClosingRunIn,
+    ClosingRunOut,
+    CreditNoteIn,
+    CreditNoteOut,
+    ReceivableDetailOut,
+    ReceivableLineOut,
+    ReceivableOut,
+    ReceivableStatus,
+)
+from kakin.billing.service import (
+    add_adjustment,
+    finalize,
+    finalize_month,
+    get_receivable,
+    issue_credit_note,
+    receivable_lines,
+)
+from kakin.billing.tax_rates import tenant_tax_rates
+from kakin.contracts.service import get_contract
+from kakin.kit.concurrency import set_etag
+from kakin.kit.db import tenant_session
+from kakin.kit.errors import InvalidRequest, NotFound
+from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor, paginate
+from kakin.runtime import Runtime
+from kakin.tenancy.deps import Rating
+
+router = APIRouter(tags=["billing"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def _run_in_background(runtime: Runtime, tenant_id: str, run_id: str) -> None:
+    def work() -> None:
+        closing.work_on_run(runtime.sessions, tenant_id, run_id)
+        with tenant_session(runtime.sessions, tenant_id) as session:
+            closing.finish_run(session, run_id)
+
+    threading.Thread(target=work, name=f"closing-{run_id}", daemon=True).start()
+
+
+@router.post("/v1/closing-runs", status_code=202, response_model=ClosingRunOut)
+def start_closing_run(ctx: Rating, body: ClosingRunIn) -> ClosingRunOut:
+    """Start (or resume) the closing of `closing_date`; follow it at `GET /v1/closing-runs/{id}`."""
+    run = closing.start_run(ctx.session, body.closing_date)
+    ctx.session.flush()
+    out = ClosingRunOut.model_validate(run)
+    ctx.after_commit.append(lambda: _run_in_background(ctx.runtime, ctx.tenant_id, run.id))
+    return out
+
+
+@router.get("/v1/closing-runs/{run_id}", response_model=ClosingRunOut)
+def get_closing_run(ctx: Rating, run_id: str) -> ClosingRunOut:
+    run = ctx.session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
+    if run is None:
+        raise ClosingRunNotFound(f"no closing run {run_id}")
+    return ClosingRunOut.model_validate(run)
+
+
+@router.get("/v1/closing-runs", response_model=Page[ClosingRunOut])
+def list_closing_runs(
+    ctx: Rating,
+    closing_date: dt.date | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ClosingRunOut]:
+    statement = select(ClosingRun)
+    if closing_date is not None:
+        statement = statement.where(ClosingRun.closing_date == closing_date)
+    return paginate(ctx.session, statement, ClosingRun.id, cursor, limit, ClosingRunOut.model_validate)
+
+
+@router.get("/v1/receivables", response_model=Page[ReceivableOut])
+def list_receivables(
+    ctx: Rating,
+    contract_id: str | None = None,
+    customer_id: str | None = None,
+    billing_month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    status: ReceivableStatus | None = None,
+    due_from: dt.date | None = None,
+    due_to: dt.date | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ReceivableOut]:
+    statement = select(Receivable)
+    if contract_id:
+        statement = statement.where(Receivable.contract_id == contract_id)
+    if customer_id:
+        statement = statement.where(Receivable.customer_id == customer_id)
+    if billing_month:
+        statement = statement.where(Receivable.billing_month == billing_month)
+    if status:
+        statement = statement.where(Receivable.status == status)
+    if due_from:
+        statement = statement.where(Receivable.due_date >= due_from)
+    if due_to:
+        statement = statement.where(Receivable.due_date <= due_to)
+    return paginate(ctx.session, statement, Receivable.id, cursor, limit, ReceivableOut.model_validate)
+
+
+def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
+    lines = receivable_lines(ctx.session, receivable.id)
+    return ReceivableDetailOut.model_validate(
+        {
+            **ReceivableOut.model_validate(receivable).model_dump(),
+            "lines": [ReceivableLineOut.model_validate(line) for line in lines],
+        }
+    )
+
+
+@router.get("/v1/receivables/{receivable_id}", response_model=ReceivableDetailOut)
+def get_receivable_route(ctx: Rating, receivable_id: str, response: Response) -> ReceivableDetailOut:
+    receivable = get_receivable(ctx.session, receivable_id)
+    set_etag(response, receivable.version)
+    return _detail(ctx, receivable)
+
+
+@router.post("/v1/receivables/{receivable_id}/finalize", response_model=ReceivableDetailOut)
+def finalize_receivable(ctx: Rating, receivable_id: str, response: Response) -> ReceivableDetailOut:
+    """`draft` → `open`: assigns the next invoice number; the receivable is never rewritten again."""
+    receivable = finalize(ctx.session, ctx.tenant, get_receivable(ctx.session, receivable_id, for_update=True))
+    set_etag(response, receivable.version)
+    return _detail(ctx, receivable)
+
+
+class FinalizeMonthIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    billing_month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+@router.post("/v1/receivables/finalize")
+def finalize_billing_month(ctx: Rating, body: FinalizeMonthIn) -> dict[str, Any]:
+    """Finalise every draft of a billing month (the end of the tenant's review window)."""
+    return {"billing_month": body.billing_month, "finalized": finalize_month(ctx.session, ctx.tenant, body.billing_month)}
+
+
+@router.get("/v1/receivable-lines", response_model=Page[ReceivableLineOut])
+def search_receivable_lines(
+    ctx: Rating,
+    receivable_id: str | None = None,
+    contract_id: str | None = None,
+    subscription_id: str | None = None,
+    kind: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ReceivableLineOut]:
+    if not (receivable_id or contract_id or subscription_id):
+        raise InvalidRequest(
+            [("/query/receivable_id", "name a receivable_id, contract_id or subscription_id")]
+        )
+    statement = select(ReceivableLine)
+    if receivable_id:
+        statement = statement.where(ReceivableLine.receivable_id == receivable_id)
+    if contract_id:
+        statement = statement.where(ReceivableLine.contract_id == contract_id)
+    if subscription_id:
+        statement = statement.where(ReceivableLine.subscription_id == subscription_id)
+    if kind:
+        statement = statement.where(ReceivableLine.kind == kind)
+    if cursor:
+        receivable, _, line_no = decode_cursor(cursor).rpartition(":")
+        if not line_no.isdigit():
+            raise InvalidRequest([("/query/cursor", "not a cursor this API returned")])
+        statement = statement.where(
+            tuple_(ReceivableLine.receivable_id, ReceivableLine.line_no) > (receivable, int(line_no))
+        )
+    rows = ctx.session.scalars(
+        statement.order_by(ReceivableLine.receivable_id, ReceivableLine.line_no).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(f"{rows[-1].receivable_id}:{rows[-1].line_no}") if more and rows else None
+    return Page[ReceivableLineOut](
+        items=[ReceivableLineOut.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@router.post("/v1/contracts/{contract_id}/adjustments", status_code=201, response_model=AdjustmentOut)
+def create_adjustment(ctx: Rating, contract_id: str, body: AdjustmentIn) -> AdjustmentOut:
+    """A signed amount billed on the contract's next receivable (RATING.md §8)."""
+    get_contract(ctx.session, contract_id)
+    return AdjustmentOut.model_validate(add_adjustment(ctx.session, contract_id, body))
+
+
+@router.get("/v1/contracts/{contract_id}/adjustments", response_model=Page[AdjustmentOut])
+def list_adjustments(
+    ctx: Rating, contract_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[AdjustmentOut]:
+    get_contract(ctx.session, contract_id)
+    statement = select(Adjustment).where(Adjustment.contract_id == contract_id)
+    return paginate(ctx.session, statement, Adjustment.id, cursor, limit, AdjustmentOut.model_validate)
+
+
+@router.post(
+    "/v1/receivables/{receivable_id}/credit-notes", status_code=201, response_model=CreditNoteOut
+)
+def create_credit_note(ctx: Rating, receivable_id: str, body: CreditNoteIn) -> CreditNoteOut:
+    """返還請求書: reduce an issued receivable."""
+    receivable = get_receivable(ctx.session, receivable_id)
+    note = issue_credit_note(ctx.session, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session))
+    return CreditNoteOut.model_validate(note)
+
+
+@router.get("/v1/credit-notes/{credit_note_id}", response_model=CreditNoteOut)
+def get_credit_note(ctx: Rating, credit_note_id: str) -> CreditNoteOut:
+    note = ctx.session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))
+    if note is None:
+        raise NotFound(f"no credit note {credit_note_id}")
+    return CreditNoteOut.model_validate(note)

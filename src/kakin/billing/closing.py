@@ -1,0 +1,278 @@
+"""The closing batch (締め処理): a stored run, split into chunks, each rated and written
+in one transaction.
+
+RATING.md §2: "The closing batch run on date D rates every contract whose period ended
+on D−1." SCALE.md: a run is a row, its contracts are chunks stored as rows; a worker claims
+a chunk (`FOR UPDATE SKIP LOCKED` on PostgreSQL), writes its receivables and the chunk's
+completion in one transaction, and a crashed worker's chunk is claimed again after a
+timeout. A lock row stops two runs of the same tenant and date from overlapping.
+RATING.md §8: a rerun recomputes only `draft` receivables and never touches `open` ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kakin.billing.errors import ClosingInProgress
+from kakin.billing.models import ClosingChunk, ClosingLock, ClosingRun
+from kakin.billing.rate_chunk import rate_and_write_chunk
+from kakin.contracts.models import Contract
+from kakin.kit.db import insert_rows, tenant_session, utcnow
+from kakin.kit.ids import new_id
+from kakin.rating.periods import BillingMonth, billing_month_closed_on, billing_period, parse_closing_day
+
+log = logging.getLogger("kakin.closing")
+
+CHUNK_SIZE = 500
+"""Contracts per chunk: big enough for set-based loading, small enough that a crash
+loses little and several workers share a run evenly."""
+
+CLAIM_TIMEOUT = dt.timedelta(minutes=10)
+"""A chunk claimed longer ago than this belonged to a crashed worker and is claimed again."""
+
+LOCK_TIMEOUT = dt.timedelta(minutes=10)
+"""A run lock whose heartbeat is older than this belonged to a crashed process."""
+
+CLOSING_DAY_CODES = ("5", "10", "15", "20", "25", "eom")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def months_closed_on(closing_date: dt.date) -> dict[str, BillingMonth]:
+    """The closing days whose period ended the day before `closing_date`, with the billing
+    month each closes (RATING.md §2)."""
+    closed: dict[str, BillingMonth] = {}
+    for code in CLOSING_DAY_CODES:
+        month = billing_month_closed_on(parse_closing_day(code), closing_date)
+        if month is not None:
+            closed[code] = month
+    return closed
+
+
+def _contracts_to_close(session: Session, closed: dict[str, BillingMonth]) -> list[str]:
+    """Contracts on those closing days that were active on some day of their period."""
+    conditions = []
+    for code, month in closed.items():
+        period = billing_period(parse_closing_day(code), month)
+        conditions.append(
+            and_(
+                Contract.closing_day == code,
+                Contract.start_date <= period.end,
+                or_(Contract.end_date.is_(None), Contract.end_date >= period.start),
+            )
+        )
+    if not conditions:
+        return []
+    return list(session.scalars(select(Contract.id).where(or_(*conditions)).order_by(Contract.id)))
+
+
+def _acquire_lock(session: Session, closing_date: dt.date, run_id: str, holder: str) -> str:
+    """Take the (tenant, date) lock for `run_id`; returns the run id that owns the lock
+    (an earlier run's when a crashed holder's stale lock is taken over, to resume it)."""
+    existing = session.scalar(
+        select(ClosingLock).where(ClosingLock.closing_date == closing_date).with_for_update()
+    )
+    now = utcnow()
+    if existing is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    ClosingLock(closing_date=closing_date, run_id=run_id, holder=holder, heartbeat_at=now)
+                )
+        except IntegrityError:
+            raise ClosingInProgress(closing_date) from None
+        return run_id
+    if now - existing.heartbeat_at < LOCK_TIMEOUT:
+        raise ClosingInProgress(closing_date, run_id=existing.run_id)
+    existing.holder = holder
+    existing.heartbeat_at = now
+    return existing.run_id
+
+
+def start_run(session: Session, closing_date: dt.date, holder: str | None = None) -> ClosingRun:
+    """Create a run for `closing_date` (or resume a crashed one) with its chunks."""
+    holder = holder or worker_name()
+    run_id = new_id("clr")
+    owner = _acquire_lock(session, closing_date, run_id, holder)
+    if owner != run_id:
+        resumed = session.scalar(select(ClosingRun).where(ClosingRun.id == owner))
+        if resumed is not None and resumed.status in ("pending", "running"):
+            log.info("resuming closing run %s of %s", owner, closing_date)
+            return resumed
+        session.execute(
+            update(ClosingLock).where(ClosingLock.closing_date == closing_date).values(run_id=run_id)
+        )
+    closed = months_closed_on(closing_date)
+    contract_ids = _contracts_to_close(session, closed)
+    chunks = [contract_ids[i : i + CHUNK_SIZE] for i in range(0, len(contract_ids), CHUNK_SIZE)]
+    run = ClosingRun(
+        id=run_id,
+        closing_date=closing_date,
+        status="running",
+        contracts_total=len(contract_ids),
+        chunks_total=len(chunks),
+        started_at=utcnow(),
+        errors=[],
+    )
+    session.add(run)
+    session.flush()
+    insert_rows(
+        session,
+        ClosingChunk,
+        [
+            {"run_id": run_id, "chunk_no": n, "contract_ids": ids, "status": "pending", "errors": []}
+            for n, ids in enumerate(chunks)
+        ],
+    )
+    return run
+
+
+def claim_chunk(session: Session, run_id: str, holder: str) -> ClosingChunk | None:
+    """The next pending chunk (or one abandoned by a crashed worker), marked claimed."""
+    stale = utcnow() - CLAIM_TIMEOUT
+    statement = (
+        select(ClosingChunk)
+        .where(
+            ClosingChunk.run_id == run_id,
+            or_(
+                ClosingChunk.status == "pending",
+                and_(ClosingChunk.status == "claimed", ClosingChunk.claimed_at < stale),
+            ),
+        )
+        .order_by(ClosingChunk.chunk_no)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    chunk = session.scalar(statement)
+    if chunk is None:
+        return None
+    chunk.status = "claimed"
+    chunk.claimed_by = holder
+    chunk.claimed_at = utcnow()
+    chunk.attempts += 1
+    return chunk
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    done: int
+    total: int
+
+
+def work_on_run(
+    sessions: sessionmaker[Session],
+    tenant_id: str,
+    run_id: str,
+    holder: str | None = None,
+    progress: Callable[[RunProgress], None] | None = None,
+) -> int:
+    """Claim and process chunks of `run_id` until none is left; returns chunks processed.
+
+    Several processes may call this for the same run at once (PostgreSQL): each chunk is
+    processed by one of them. Each chunk commits with its results.
+    """
+    holder = holder or worker_name()
+    processed = 0
+    while True:
+        with tenant_session(sessions, tenant_id) as session:
+            chunk = claim_chunk(session, run_id, holder)
+            if chunk is None:
+                return processed
+            chunk_no = chunk.chunk_no
+        with tenant_session(sessions, tenant_id) as session:
+            run = session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
+            assert run is not None
+            chunk = session.scalar(
+                select(ClosingChunk)
+                .where(ClosingChunk.run_id == run_id, ClosingChunk.chunk_no == chunk_no)
+                .with_for_update()
+            )
+            assert chunk is not None
+            if chunk.status == "done":  # another worker finished it after a timeout
+                continue
+            outcome = rate_and_write_chunk(session, run.closing_date, run_id, chunk.contract_ids)
+            chunk.status = "done"
+            chunk.finished_at = utcnow()
+            chunk.contracts_done = outcome.contracts_done
+            chunk.contracts_failed = len(outcome.errors)
+            chunk.receivables_written = outcome.receivables_written
+            chunk.lines_written = outcome.lines_written
+            chunk.errors = outcome.errors
+            session.execute(
+                update(ClosingLock)
+                .where(ClosingLock.closing_date == run.closing_date)
+                .values(heartbeat_at=utcnow())
+            )
+        processed += 1
+        if progress is not None:
+            with tenant_session(sessions, tenant_id) as session:
+                done = session.scalars(
+                    select(ClosingChunk.contract_ids).where(
+                        ClosingChunk.run_id == run_id, ClosingChunk.status == "done"
+                    )
+                ).all()
+                total = session.scalar(
+                    select(ClosingRun.contracts_total).where(ClosingRun.id == run_id)
+                )
+            progress(RunProgress(sum(len(ids) for ids in done), int(total or 0)))
+
+
+def finish_run(session: Session, run_id: str) -> ClosingRun:
+    """Sum the chunks into the run, set its final status and release the lock."""
+    run = session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
+    assert run is not None
+    chunks: Sequence[ClosingChunk] = session.scalars(
+        select(ClosingChunk).where(ClosingChunk.run_id == run_id)
+    ).all()
+    if any(c.status != "done" for c in chunks):
+        return run  # other workers are still at it; the last one finishes the run
+    run.contracts_done = sum(c.contracts_done for c in chunks)
+    run.contracts_failed = sum(c.contracts_failed for c in chunks)
+    run.receivables_written = sum(c.receivables_written for c in chunks)
+    run.lines_written = sum(c.lines_written for c in chunks)
+    run.errors = [e for c in sorted(chunks, key=lambda c: c.chunk_no) for e in c.errors]
+    run.status = "completed_with_errors" if run.contracts_failed else "completed"
+    run.finished_at = utcnow()
+    session.execute(
+        delete(ClosingLock).where(
+            ClosingLock.closing_date == run.closing_date, ClosingLock.run_id == run_id
+        )
+    )
+    return run
+
+
+def close(
+    sessions: sessionmaker[Session],
+    tenant_id: str,
+    closing_date: dt.date,
+    progress: Callable[[RunProgress], None] | None = None,
+) -> str:
+    """Run (or resume) the closing of `closing_date` for one tenant, start to finish."""
+    started = time.perf_counter()
+    with tenant_session(sessions, tenant_id) as session:
+        run_id = start_run(session, closing_date).id
+    work_on_run(sessions, tenant_id, run_id, progress=progress)
+    with tenant_session(sessions, tenant_id) as session:
+        run = finish_run(session, run_id)
+        log.info(
+            "closing %s of %s: %s contracts, %s lines in %.1fs",
+            run_id,
+            closing_date,
+            run.contracts_done,
+            run.lines_written,
+            time.perf_counter() - started,
+        )
+    return run_id

@@ -1,0 +1,114 @@
+"""The page: A4 geometry, fonts, colours, and what is printed on every page.
+
+Japanese text uses ReportLab's built-in CID font HeiseiKakuGo-W5 (the PDF names the font
+and the reader supplies it, so nothing is downloaded or embedded); Latin text in English
+documents uses Helvetica, which holds only WinAnsi (cp1252) characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+CJK_FONT: Final = "HeiseiKakuGo-W5"
+"""ReportLab's built-in Japanese gothic CID font (Adobe-Japan1; the reader provides it)."""
+
+LATIN_FONT: Final = "Helvetica"
+LATIN_BOLD: Final = "Helvetica-Bold"
+
+MARGIN: Final = 16 * mm
+WIDTH: Final = A4[0] - 2 * MARGIN
+"""The width of the frame the content flows in."""
+
+GREY: Final = colors.HexColor("#666666")
+RULE: Final = colors.HexColor("#999999")
+SHADE: Final = colors.HexColor("#eef1f5")
+HEAD: Final = colors.HexColor("#dde3ea")
+
+
+def register_fonts() -> None:
+    """Register the CID font once per process."""
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+
+
+def is_latin(text: str) -> bool:
+    """Whether Helvetica's encoding (WinAnsi, cp1252) holds every character of `text`."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def script_runs(text: str) -> list[str]:
+    """`text` cut where it changes between characters Helvetica has and those it lacks."""
+    runs: list[str] = []
+    for char in text:
+        if runs and is_latin(runs[-1][-1]) == is_latin(char):
+            runs[-1] += char
+        else:
+            runs.append(char)
+    return runs
+
+
+def _draw(canvas: Any, x: float, y: float, text: str, size: float, *, right: bool = False) -> None:
+    canvas.setFont(LATIN_FONT if is_latin(text) else CJK_FONT, size)
+    if right:
+        canvas.drawRightString(x, y, text)
+    else:
+        canvas.drawString(x, y, text)
+
+
+def running_header(left: str, right: str) -> Callable[[Any, Any], None]:
+    """A page callback printing which document a later page continues: `left` (title
+    and number) and `right` (the recipient) above a rule."""
+
+    def draw(canvas: Any, _doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFillColor(GREY)
+        top = A4[1] - 12 * mm
+        _draw(canvas, MARGIN, top, left, 8)
+        _draw(canvas, A4[0] - MARGIN, top, right, 8, right=True)
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.4)
+        canvas.line(MARGIN, top - 2 * mm, A4[0] - MARGIN, top - 2 * mm)
+        canvas.restoreState()
+
+    return draw
+
+
+def numbered_canvas(footer: str, page_label: str) -> type[Canvas]:
+    """A canvas that holds its pages back until the end, to print `footer` and
+    `page_label` (with `{page}` and `{pages}`) at the foot of every page."""
+
+    class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._held: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802  # reportlab's name
+            self._held.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            pages = len(self._held)
+            for number, state in enumerate(self._held, start=1):
+                self.__dict__.update(state)
+                self.saveState()
+                self.setFillColor(GREY)
+                _draw(self, MARGIN, 10 * mm, footer, 7)
+                page = page_label.format(page=number, pages=pages)
+                _draw(self, A4[0] - MARGIN, 10 * mm, page, 7, right=True)
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas

@@ -1,0 +1,182 @@
+"""One chunk of a closing: load its contracts in bulk, rate each, write in bulk.
+
+Functional core, imperative shell: `loader` reads everything the chunk needs with a
+fixed number of queries, `kakin.rating.rate_period` computes each receivable, and this
+module writes the results with bulk statements. Nothing here queries per contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from kakin.billing.loader import ContractBatch, load_contract_batch
+from kakin.billing.models import Adjustment, Receivable, ReceivableLine
+from kakin.kit.db import insert_rows, utcnow
+from kakin.kit.ids import new_id
+from kakin.kit.money import to_minor
+from kakin.rating.engine import rate_period
+from kakin.rating.lines import ReceivableDraft
+
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass
+class ChunkOutcome:
+    contracts_done: int = 0
+    receivables_written: int = 0
+    lines_written: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def content_hash(draft: ReceivableDraft) -> str:
+    """A fingerprint of what a receivable says: a rerun with the same result writes nothing."""
+    material = repr(
+        (draft.lines, draft.tax_subtotals, draft.lines_total, draft.tax_total, draft.total, draft.due_date)
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _receivable_row(
+    batch: ContractBatch, draft: ReceivableDraft, receivable_id: str, run_id: str | None, digest: str
+) -> dict[str, Any]:
+    facts = batch.facts[draft.contract_id]
+    currency = draft.currency
+    return {
+        "id": receivable_id,
+        "contract_id": draft.contract_id,
+        "customer_id": facts.customer_id,
+        "billing_month": str(draft.billing_month),
+        "period_start": draft.period.start,
+        "period_end": draft.period.end,
+        "closing_date": batch.closing_date,
+        "currency": currency,
+        "tax_mode": draft.tax_mode.value,
+        "subtotal": to_minor(draft.pre_tax_total, currency),
+        "tax_total": to_minor(draft.tax_total, currency),
+        "total": to_minor(draft.total, currency),
+        "tax_breakdown": [
+            {
+                "tax_category": s.category.value,
+                "rate": str(s.rate),
+                "base": to_minor(s.lines_total, currency),
+                "tax": to_minor(s.tax, currency),
+            }
+            for s in draft.tax_subtotals
+        ],
+        "status": "draft",
+        "due_date": draft.due_date,
+        "payment_method_kind": facts.payment_method_kind,
+        "content_hash": digest,
+        "line_count": len(draft.lines),
+        "run_id": run_id,
+        "version": 1,
+    }
+
+
+def _line_rows(batch: ContractBatch, draft: ReceivableDraft, receivable_id: str) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(draft.lines, start=1):
+        rows.append(
+            {
+                "receivable_id": receivable_id,
+                "line_no": n,
+                "contract_id": draft.contract_id,
+                "kind": line.kind.value,
+                "note": line.note.value,
+                "description": batch.describe(line),
+                "subscription_id": line.subscription_id,
+                "source_id": line.source_id,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "period_start": line.period_start,
+                "period_end": line.period_end,
+                "days": line.days,
+                "tax_category": line.tax_category.value,
+                "tax_rate": line.tax_rate,
+                "amount": to_minor(line.amount, draft.currency),
+                "original_billing_month": str(line.billing_month) if line.billing_month else None,
+            }
+        )
+    return rows
+
+
+def rate_and_write_chunk(
+    session: Session, closing_date: dt.date, run_id: str | None, contract_ids: Sequence[str]
+) -> ChunkOutcome:
+    """Rate `contract_ids` for the months that close on `closing_date` and write the drafts.
+
+    RATING.md §8: "receivables still in `draft` … are recomputed when inputs changed; an
+    `open` or later receivable is never rewritten". One contract's failure is recorded
+    and the others go on.
+    """
+    outcome = ChunkOutcome()
+    batch = load_contract_batch(session, closing_date, contract_ids)
+    outcome.errors.extend(
+        {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]} for cid, reason in batch.errors.items()
+    )
+    keys = [(cid, str(month)) for cid, month in batch.months.items()]
+    existing: dict[str, Receivable] = {}
+    if keys:
+        for receivable in session.scalars(
+            select(Receivable).where(tuple_(Receivable.contract_id, Receivable.billing_month).in_(keys))
+        ):
+            existing[receivable.contract_id] = receivable
+
+    new_receivables: list[dict[str, Any]] = []
+    new_lines: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    billed_adjustments: dict[str, str] = {}
+    for contract_id, contract_input in batch.inputs.items():
+        current = existing.get(contract_id)
+        if current is not None and current.status != "draft":
+            outcome.contracts_done += 1  # issued: never rewritten (late changes → adjustments)
+            continue
+        try:
+            draft = rate_period(contract_input, batch.months[contract_id])
+        except (ArithmeticError, ValueError, KeyError, TypeError, LookupError) as exc:
+            outcome.errors.append(
+                {"contract_id": contract_id, "reason": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]}
+            )
+            continue
+        outcome.contracts_done += 1
+        digest = content_hash(draft)
+        if current is not None and current.content_hash == digest:
+            continue
+        receivable_id = current.id if current is not None else new_id("rcv")
+        row = _receivable_row(batch, draft, receivable_id, run_id, digest)
+        if current is not None:
+            row["version"] = current.version + 1
+            row["updated_at"] = utcnow()
+            replaced.append(row)
+        else:
+            new_receivables.append(row)
+        new_lines.extend(_line_rows(batch, draft, receivable_id))
+        for adjustment in contract_input.adjustments:
+            billed_adjustments[adjustment.adjustment_id] = receivable_id
+
+    if replaced:
+        session.execute(
+            delete(ReceivableLine).where(ReceivableLine.receivable_id.in_([r["id"] for r in replaced]))
+        )
+        session.execute(
+            update(Receivable),
+            [{k: v for k, v in r.items() if k not in ("contract_id",)} for r in replaced],
+        )
+    insert_rows(session, Receivable, new_receivables)
+    insert_rows(session, ReceivableLine, new_lines)
+    if billed_adjustments:
+        session.execute(
+            update(Adjustment),
+            [{"id": aid, "receivable_id": rid} for aid, rid in billed_adjustments.items()],
+        )
+    outcome.receivables_written = len(new_receivables) + len(replaced)
+    outcome.lines_written = len(new_lines)
+    return outcome

@@ -1,0 +1,181 @@
+"""Use cases of billing: receivables, finalisation and numbering, adjustments, credit notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from kakin.audit.service import record
+from kakin.billing.errors import ReceivableNotDraft, ReceivableNotFound, ReceivableNotOpen
+from kakin.billing.models import (
+    Adjustment,
+    CreditNote,
+    DocumentSequence,
+    Receivable,
+    ReceivableLine,
+)
+from kakin.billing.schemas import AdjustmentIn, CreditNoteIn
+from kakin.kit.ids import new_id
+from kakin.kit.money import RoundingMode, from_minor, to_minor
+from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
+from kakin.tenancy.models import Tenant
+
+
+def today_for(tenant: Tenant) -> dt.date:
+    """Today in the tenant's time zone (RATING.md §2: all dates are the tenant's)."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(tenant.time_zone)).date()
+
+
+def get_receivable(session: Session, receivable_id: str, *, for_update: bool = False) -> Receivable:
+    statement = select(Receivable).where(Receivable.id == receivable_id)
+    if for_update:
+        statement = statement.with_for_update()
+    receivable = session.scalar(statement)
+    if receivable is None:
+        raise ReceivableNotFound(f"no receivable {receivable_id}")
+    return receivable
+
+
+def receivable_lines(session: Session, receivable_id: str) -> list[ReceivableLine]:
+    return list(
+        session.scalars(
+            select(ReceivableLine)
+            .where(ReceivableLine.receivable_id == receivable_id)
+            .order_by(ReceivableLine.line_no)
+        )
+    )
+
+
+def is_period_closed(session: Session, contract_id: str, day: dt.date) -> bool:
+    """True when `day` lies in a period of `contract_id` whose receivable was issued.
+
+    RATING.md §8: an `open` or later receivable is never rewritten, so changes dated
+    inside its period are refused (a correction becomes an adjustment); a `draft` is
+    simply recomputed by the next closing run.
+    """
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Receivable.contract_id == contract_id,
+                    Receivable.status != "draft",
+                    Receivable.period_end >= day,
+                )
+            )
+        )
+    )
+
+
+def next_number(session: Session, kind: str) -> int:
+    """The next gapless number of `kind`, taken under a row lock in this transaction."""
+    sequence = session.scalar(
+        select(DocumentSequence).where(DocumentSequence.kind == kind).with_for_update()
+    )
+    if sequence is None:
+        sequence = DocumentSequence(kind=kind, last_number=0)
+        session.add(sequence)
+    sequence.last_number += 1
+    session.flush()
+    return sequence.last_number
+
+
+def finalize(session: Session, tenant: Tenant, receivable: Receivable) -> Receivable:
+    """`draft` → `open`: number the invoice and fix the issue date (never rewritten again)."""
+    if receivable.status != "draft":
+        raise ReceivableNotDraft(
+            f"receivable {receivable.id} is {receivable.status}", status_now=receivable.status
+        )
+    before = {"status": receivable.status}
+    receivable.status = "open"
+    receivable.invoice_number = next_number(session, "invoice")
+    receivable.issued_on = today_for(tenant)
+    session.flush()
+    record(session, "finalize", "receivable", receivable.id, before, {"status": "open"})
+    return receivable
+
+
+def finalize_month(session: Session, tenant: Tenant, billing_month: str) -> int:
+    """Finalise every draft of a billing month, numbering them in contract order."""
+    drafts = session.scalars(
+        select(Receivable)
+        .where(Receivable.billing_month == billing_month, Receivable.status == "draft")
+        .order_by(Receivable.contract_id)
+        .with_for_update()
+    ).all()
+    for receivable in drafts:
+        finalize(session, tenant, receivable)
+    return len(drafts)
+
+
+def add_adjustment(session: Session, contract_id: str, body: AdjustmentIn) -> Adjustment:
+    adjustment = Adjustment(
+        id=new_id("adj"),
+        contract_id=contract_id,
+        subscription_id=body.subscription_id,
+        amount=int(body.amount),
+        tax_category=body.tax_category,
+        reason=body.reason,
+        actor=str(session.info.get("actor", "system")),
+    )
+    session.add(adjustment)
+    session.flush()
+    record(session, "create", "adjustment", adjustment.id, None, {"amount": adjustment.amount})
+    return adjustment
+
+
+def issue_credit_note(
+    session: Session,
+    tenant: Tenant,
+    receivable: Receivable,
+    body: CreditNoteIn,
+    tax_rates: tuple[TaxRate, ...],
+) -> CreditNote:
+    """返還請求書 against an issued receivable; tax once per rate (RATING.md §7), with the
+    rates of the receivable's period and the tenant's tax rounding."""
+    if receivable.status not in ("open", "partially_paid", "overdue", "paid"):
+        raise ReceivableNotOpen(f"receivable {receivable.id} is {receivable.status}")
+    currency = receivable.currency
+    mode = TaxMode(receivable.tax_mode)
+    amounts = [
+        (
+            TaxCategory(line.tax_category),
+            tax_rate_on(tax_rates, TaxCategory(line.tax_category), receivable.period_end),
+            from_minor(int(line.amount), currency),
+        )
+        for line in body.lines
+    ]
+    subtotals = tax_subtotals(amounts, mode, currency, RoundingMode(tenant.tax_rounding))
+    lines_total = sum((s.lines_total for s in subtotals), Decimal(0))
+    tax_total = sum((s.tax for s in subtotals), Decimal(0))
+    total = lines_total + tax_total if mode is TaxMode.EXCLUSIVE else lines_total
+    note = CreditNote(
+        id=new_id("crn"),
+        receivable_id=receivable.id,
+        number=next_number(session, "credit_note"),
+        issued_on=today_for(tenant),
+        reason=body.reason,
+        lines=[
+            {"description": line.description, "amount": int(line.amount), "tax_category": line.tax_category}
+            for line in body.lines
+        ],
+        subtotal=to_minor(total - tax_total, currency),
+        tax_total=to_minor(tax_total, currency),
+        total=to_minor(total, currency),
+        tax_breakdown=[
+            {
+                "tax_category": s.category.value,
+                "rate": str(s.rate),
+                "base": to_minor(s.lines_total, currency),
+                "tax": to_minor(s.tax, currency),
+            }
+            for s in subtotals
+        ],
+    )
+    session.add(note)
+    session.flush()
+    record(session, "create", "credit_note", note.id, None, {"total": note.total})
+    return note

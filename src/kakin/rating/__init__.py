@@ -1,0 +1,135 @@
+"""The pure rating core (料金計算): periods, proration, tariffs, discounts, tax → lines.
+
+No database, no HTTP, no clock: plain frozen dataclasses in, plain data out. RATING.md is
+its specification; each rule lives in one named place that quotes it.
+
+The closing batch builds a `ContractInput` per contract and calls `rate_period`.
+"""
+
+from kakin.rating.discounts import (
+    CampaignWindow,
+    Discount,
+    DiscountKind,
+    DiscountScope,
+    DiscountTable,
+    LoyaltyStep,
+    WindowAnchor,
+)
+from kakin.rating.due_dates import PaymentTerms, due_date, is_bank_holiday, next_bank_business_day
+from kakin.rating.engine import rate_period, remaining_allowance_on
+from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLine
+from kakin.rating.model import (
+    Adjustment,
+    AdvanceBilling,
+    BillingTiming,
+    ContractInput,
+    EarlierPeriodUsage,
+    OneTimeCharge,
+    OneTimeFee,
+    PlanAssignment,
+    PriceOverride,
+    PricePlan,
+    QuantityChange,
+    RatingPolicy,
+    RecurringFee,
+    SubscriptionInput,
+    Suspension,
+    SuspensionFee,
+    TariffVersion,
+    TopUp,
+    UsageCharge,
+    UsageEntry,
+)
+from kakin.rating.periods import (
+    BillingMonth,
+    ClosingDay,
+    Interval,
+    IntervalAlignment,
+    Period,
+    billing_month_closed_on,
+    billing_month_of,
+    billing_period,
+    closing_date,
+    parse_closing_day,
+)
+from kakin.rating.proration import ProrationMode
+from kakin.rating.tariffs import (
+    Band,
+    GraduatedMode,
+    Tariff,
+    TariffProblem,
+    TariffShape,
+    tariff_amount,
+    validate_tariff,
+)
+from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, TaxSubtotal, tax_rate_on
+from kakin.rating.termination import EarlyTerminationKind, EarlyTerminationRule, MinimumTerm
+from kakin.rating.usage import is_within_life, rated_quantity
+
+__all__ = [
+    "Adjustment",
+    "AdvanceBilling",
+    "Band",
+    "BillingMonth",
+    "BillingTiming",
+    "CampaignWindow",
+    "ClosingDay",
+    "ContractInput",
+    "Discount",
+    "DiscountKind",
+    "DiscountScope",
+    "DiscountTable",
+    "EarlierPeriodUsage",
+    "EarlyTerminationKind",
+    "EarlyTerminationRule",
+    "GraduatedMode",
+    "Interval",
+    "IntervalAlignment",
+    "LineKind",
+    "LineNote",
+    "LoyaltyStep",
+    "MinimumTerm",
+    "OneTimeCharge",
+    "OneTimeFee",
+    "PaymentTerms",
+    "Period",
+    "PlanAssignment",
+    "PriceOverride",
+    "PricePlan",
+    "ProrationMode",
+    "QuantityChange",
+    "RatingPolicy",
+    "ReceivableDraft",
+    "ReceivableLine",
+    "RecurringFee",
+    "SubscriptionInput",
+    "Suspension",
+    "SuspensionFee",
+    "Tariff",
+    "TariffProblem",
+    "TariffShape",
+    "TariffVersion",
+    "TaxCategory",
+    "TaxMode",
+    "TaxRate",
+    "TaxSubtotal",
+    "TopUp",
+    "UsageCharge",
+    "UsageEntry",
+    "WindowAnchor",
+    "billing_month_closed_on",
+    "billing_month_of",
+    "billing_period",
+    "closing_date",
+    "due_date",
+    "is_bank_holiday",
+    "is_within_life",
+    "next_bank_business_day",
+    "parse_closing_day",
+    "rate_period",
+    "rated_quantity",
+    "remaining_allowance_on",
+    "tariff_amount",
+    "tax_rate_on",
+    "validate_tariff",
+]

@@ -1,0 +1,270 @@
+"""The pure reconstruction of a subscription's life from its dated events (RATING.md §3)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kakin.contracts.timeline import (
+    EventKind,
+    InvalidTimeline,
+    Status,
+    TimelineCode,
+    TimelineEvent,
+    build_timeline,
+    validate_events,
+)
+
+D = date.fromisoformat
+
+
+def start(
+    day: str, plan: str = "plan_a", quantity: int = 1, end: str | None = None
+) -> TimelineEvent:
+    return TimelineEvent(
+        EventKind.START,
+        D(day),
+        0,
+        price_plan_id=plan,
+        quantity=quantity,
+        end_date=D(end) if end else None,
+    )
+
+
+def ev(kind: EventKind, day: str, seq: int = 1, **data: object) -> TimelineEvent:
+    return TimelineEvent(kind, D(day), seq, **data)  # type: ignore[arg-type]
+
+
+def test_plan_change_keeps_the_old_plan_through_the_day_before() -> None:
+    # RATING.md §3: "A plan change effective on date E: the old plan is active through
+    # E−1, the new plan from E."
+    timeline = build_timeline(
+        [start("2026-10-01"), ev(EventKind.PLAN_CHANGE, "2026-11-10", price_plan_id="plan_b")]
+    )
+    assert timeline.state_on(D("2026-11-09")).price_plan_id == "plan_a"  # type: ignore[union-attr]
+    assert timeline.state_on(D("2026-11-10")).price_plan_id == "plan_b"  # type: ignore[union-attr]
+    segments = timeline.segments(D("2026-11-01"), D("2026-11-30"))
+    assert [(s.start, s.end, s.price_plan_id) for s in segments] == [
+        (D("2026-11-01"), D("2026-11-09"), "plan_a"),
+        (D("2026-11-10"), D("2026-11-30"), "plan_b"),
+    ]
+
+
+def test_cancellation_date_is_the_last_active_day() -> None:
+    timeline = build_timeline([start("2026-10-01"), ev(EventKind.CANCEL, "2026-11-15")])
+    assert timeline.state_on(D("2026-11-15")) is not None
+    assert timeline.state_on(D("2026-11-16")) is None
+    assert timeline.end == D("2026-11-15")
+    segments = timeline.segments(D("2026-11-01"), D("2026-11-30"))
+    assert [(s.start, s.end) for s in segments] == [(D("2026-11-01"), D("2026-11-15"))]
+
+
+def test_suspended_days_are_a_segment_of_their_own() -> None:
+    timeline = build_timeline(
+        [
+            start("2026-10-01", quantity=2),
+            ev(EventKind.SUSPEND, "2026-11-05", 1),
+            ev(EventKind.RESUME, "2026-11-20", 2),
+        ]
+    )
+    segments = timeline.segments(D("2026-11-01"), D("2026-11-30"))
+    assert [(s.start.day, s.end.day, s.status) for s in segments] == [
+        (1, 4, Status.ACTIVE),
+        (5, 19, Status.SUSPENDED),
+        (20, 30, Status.ACTIVE),
+    ]
+    assert all(s.quantity == 2 for s in segments)
+
+
+def test_price_override_is_dated_and_a_plan_change_clears_it() -> None:
+    timeline = build_timeline(
+        [
+            start("2026-10-01"),
+            ev(
+                EventKind.PRICE_OVERRIDE,
+                "2026-10-10",
+                1,
+                component_code="base",
+                amount=Decimal("980"),
+            ),
+            ev(EventKind.PLAN_CHANGE, "2026-11-01", 2, price_plan_id="plan_b"),
+            ev(
+                EventKind.PRICE_OVERRIDE,
+                "2026-11-01",
+                3,
+                component_code="base",
+                amount=Decimal("1500"),
+            ),
+        ]
+    )
+    assert timeline.state_on(D("2026-10-09")).overrides == ()  # type: ignore[union-attr]
+    assert timeline.state_on(D("2026-10-10")).override_map == {"base": Decimal("980")}  # type: ignore[union-attr]
+    november = timeline.state_on(D("2026-11-01"))
+    assert november is not None
+    assert (november.price_plan_id, november.override_map) == ("plan_b", {"base": Decimal("1500")})
+
+
+def test_no_segments_outside_the_life() -> None:
+    timeline = build_timeline([start("2026-10-01", end="2026-10-31")])
+    assert timeline.segments(D("2026-11-01"), D("2026-11-30")) == []
+    assert timeline.segments(D("2026-09-01"), D("2026-09-30")) == []
+    assert timeline.state_on(D("2026-09-30")) is None
+
+
+@pytest.mark.parametrize(
+    ("events", "code"),
+    [
+        ([ev(EventKind.SUSPEND, "2026-09-30")], TimelineCode.BEFORE_START),
+        ([ev(EventKind.RESUME, "2026-10-05")], TimelineCode.NOT_SUSPENDED),
+        (
+            [ev(EventKind.SUSPEND, "2026-10-05", 1), ev(EventKind.SUSPEND, "2026-10-07", 2)],
+            TimelineCode.NOT_ACTIVE,
+        ),
+        (
+            [
+                ev(EventKind.CANCEL, "2026-10-05", 1),
+                ev(EventKind.QUANTITY_CHANGE, "2026-10-06", 2, quantity=3),
+            ],
+            TimelineCode.AFTER_END,
+        ),
+        (
+            [ev(EventKind.CANCEL, "2026-10-05", 1), ev(EventKind.CANCEL, "2026-10-09", 2)],
+            TimelineCode.ALREADY_CANCELLED,
+        ),
+        ([ev(EventKind.QUANTITY_CHANGE, "2026-10-05", 1, quantity=0)], TimelineCode.INVALID_VALUE),
+        (
+            [
+                ev(EventKind.PLAN_CHANGE, "2026-10-05", 1, price_plan_id="b"),
+                ev(EventKind.PLAN_CHANGE, "2026-10-05", 2, price_plan_id="c"),
+            ],
+            TimelineCode.DUPLICATE,
+        ),
+        (
+            [ev(EventKind.SUSPEND, "2026-10-05", 1), ev(EventKind.RESUME, "2026-10-05", 2)],
+            TimelineCode.DUPLICATE,
+        ),
+    ],
+)
+def test_impossible_event_sequences_are_refused(
+    events: list[TimelineEvent], code: TimelineCode
+) -> None:
+    all_events = [start("2026-10-01"), *events]
+    assert [p.code for p in validate_events(all_events)] == [code]
+    with pytest.raises(InvalidTimeline):
+        build_timeline(all_events)
+
+
+def test_event_after_the_planned_end_is_refused() -> None:
+    problems = validate_events(
+        [start("2026-10-01", end="2026-10-31"), ev(EventKind.SUSPEND, "2026-11-01")]
+    )
+    assert [p.code for p in problems] == [TimelineCode.AFTER_END]
+
+
+# --- properties ----------------------------------------------------------------------
+
+BASE = date(2026, 1, 1)
+day_offsets = st.integers(min_value=0, max_value=120)
+
+
+@st.composite
+def lives(draw: st.DrawFn) -> list[TimelineEvent]:
+    """A valid life: a start, then changes on distinct (day, kind) keys, maybe a cancel."""
+    start_offset = draw(st.integers(min_value=0, max_value=40))
+    first = BASE + timedelta(days=start_offset)
+    planned_end = draw(
+        st.none() | st.integers(min_value=0, max_value=150).map(lambda n: first + timedelta(days=n))
+    )
+    events = [
+        TimelineEvent(
+            EventKind.START, first, 0, price_plan_id="p0", quantity=1, end_date=planned_end
+        )
+    ]
+    horizon = (planned_end - first).days if planned_end else 150
+    used: set[tuple[date, str]] = set()
+    suspended_days = sorted(draw(st.sets(st.integers(0, horizon), max_size=6)))
+    for n, offset in enumerate(suspended_days):  # alternate suspend / resume on distinct days
+        kind = EventKind.SUSPEND if n % 2 == 0 else EventKind.RESUME
+        events.append(TimelineEvent(kind, first + timedelta(days=offset)))
+    for kind in (EventKind.PLAN_CHANGE, EventKind.QUANTITY_CHANGE, EventKind.PRICE_OVERRIDE):
+        for offset in draw(st.sets(st.integers(0, horizon), max_size=4)):
+            day = first + timedelta(days=offset)
+            if (day, kind) in used:
+                continue
+            used.add((day, kind))
+            events.append(
+                TimelineEvent(
+                    kind,
+                    day,
+                    price_plan_id=f"p{offset % 3}",
+                    quantity=1 + offset % 4,
+                    component_code="base",
+                    amount=draw(st.none() | st.decimals(0, 10_000, places=2)),
+                )
+            )
+    last = max(e.effective_date for e in events)
+    if draw(st.booleans()):
+        events.append(TimelineEvent(EventKind.CANCEL, last))
+    return events
+
+
+def _numbered(events: list[TimelineEvent], order: list[int]) -> list[TimelineEvent]:
+    return [
+        TimelineEvent(
+            e.kind,
+            e.effective_date,
+            order[i],
+            e.price_plan_id,
+            e.quantity,
+            e.end_date,
+            e.component_code,
+            e.amount,
+        )
+        for i, e in enumerate(events)
+    ]
+
+
+periods = st.tuples(st.integers(-10, 200), st.integers(0, 120)).map(
+    lambda t: (BASE + timedelta(days=t[0]), BASE + timedelta(days=t[0] + t[1]))
+)
+
+
+@settings(max_examples=300)
+@given(lives(), periods)
+def test_segments_are_contiguous_and_cover_exactly_the_life_in_the_period(
+    events: list[TimelineEvent], period: tuple[date, date]
+) -> None:
+    timeline = build_timeline(_numbered(events, list(range(len(events)))))
+    segments = timeline.segments(*period)
+    days_in_life = [
+        period[0] + timedelta(days=n)
+        for n in range((period[1] - period[0]).days + 1)
+        if timeline.state_on(period[0] + timedelta(days=n)) is not None
+    ]
+    covered = [s.start + timedelta(days=n) for s in segments for n in range(s.days)]
+    assert covered == days_in_life  # contiguous, non-overlapping, in order, exact
+    for before, after in itertools.pairwise(segments):
+        assert after.start == before.end + timedelta(days=1)
+        assert before.state != after.state
+    for segment in segments:
+        for n in range(segment.days):
+            assert timeline.state_on(segment.start + timedelta(days=n)) == segment.state
+
+
+@settings(max_examples=200)
+@given(lives(), st.randoms(use_true_random=False))
+def test_insertion_order_of_events_does_not_change_the_result(
+    events: list[TimelineEvent], rnd: random.Random
+) -> None:
+    order = list(range(len(events)))
+    shuffled = order[:]
+    rnd.shuffle(shuffled)
+    first = build_timeline(_numbered(events, order))
+    second = build_timeline(_numbered(events, shuffled))
+    assert first == second

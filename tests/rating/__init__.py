@@ -1,0 +1,1 @@
+"""Tests of the pure rating core (RATING.md)."""
