@@ -221,6 +221,12 @@ def test_without_reduced_lines_there_is_no_reduced_rate_note() -> None:
     assert "ご請求金額(税込)¥5,500" in text
 
 
+def test_an_organisation_is_addressed_with_onchu() -> None:
+    invoice = dataclasses.replace(INVOICE, recipient=Recipient("株式会社ミライ", honorific="御中"))
+
+    assert "株式会社ミライ御中" in _text(render_invoice(invoice))
+
+
 def test_an_issuer_without_registration_number_issues_a_plain_invoice() -> None:
     invoice = dataclasses.replace(INVOICE, issuer=Issuer(name="カキン商店"))
 

@@ -100,12 +100,13 @@ class _Rater:
     def rate_subscriptions(self) -> tuple[UsageEntry, ...]:
         """Recurring fees, suspension fees, usage and the plans' one-time fees of every
         subscription; returns the usage entries of the period that nothing could rate."""
-        usage: dict[tuple[str, str], list[tuple[int, UsageEntry]]] = defaultdict(list)
+        usage: dict[tuple[str, str], list[UsageEntry]] = defaultdict(list)
         first, last = self.period.start, self.period.end
-        for index, entry in enumerate(self.contract.usage):
+        for entry in self.contract.usage:
             if first <= entry.day <= last:
-                usage[(entry.subscription_id, entry.usage_item_id)].append((index, entry))
-        rated: set[int] = set()
+                usage[(entry.subscription_id, entry.usage_item_id)].append(entry)
+        unrated: list[UsageEntry] = []
+        seen: set[tuple[str, str]] = set()
         closing_day = self.contract.closing_day
         for sub_id, timeline in self.timelines.items():
             for charge in recurring_charges(timeline, closing_day, self.month):
@@ -113,23 +114,24 @@ class _Rater:
             for charge in suspension_charges(timeline, self.period):
                 self.add(charge)
             for item_id in usage_items(timeline):
-                indexed = usage.get((sub_id, item_id), [])
+                seen.add((sub_id, item_id))
+                entries = usage.get((sub_id, item_id), [])
                 top_ups = [
                     t
                     for t in self.contract.top_ups
                     if t.subscription_id == sub_id and t.usage_item_id == item_id
                 ]
-                charges, used = usage_charges(
-                    timeline, item_id, self.period, [e for _, e in indexed], top_ups
-                )
-                rated.update(indexed[i][0] for i in used)
+                charges, used = usage_charges(timeline, item_id, self.period, entries, top_ups)
+                if len(used) < len(entries):
+                    unrated.extend(e for i, e in enumerate(entries) if i not in used)
                 for charge in charges:
                     self.add(charge)
             for charge in plan_one_time_charges(timeline, self.period):
                 self.add(charge)
-        return tuple(
-            entry for entries in usage.values() for index, entry in entries if index not in rated
-        )
+        for key, entries in usage.items():
+            if key not in seen:
+                unrated.extend(entries)
+        return tuple(sorted(unrated, key=lambda e: (e.subscription_id, e.usage_item_id, e.day)))
 
     def rate_one_time_charges(self) -> None:
         """RATING.md §3: one-time fees "are billed on the first closing after the date they
