@@ -100,7 +100,7 @@ def test_a_discount_larger_than_what_remains_is_cut_to_what_remains() -> None:
 
 def test_a_discount_makes_one_negative_line_per_tax_category() -> None:
     """RATING.md §5: "A discount is a negative line of its own, one per tax category"."""
-    buckets = {
+    buckets: dict[BucketKey, Decimal] = {
         ("s1", STANDARD, RECURRING): D(3000),
         ("s1", STANDARD, USAGE): D(1000),
         ("s1", REDUCED, ONE_TIME): D(4000),
@@ -113,7 +113,10 @@ def test_equal_buckets_give_the_remainder_to_standard_before_reduced() -> None:
     """RATING.md §5: "each share rounded down, the remainder to the largest bucket; ties in
     the order `standard`, `reduced`, `exempt`, `out_of_scope`". 1,001 over two buckets of
     1,000: 500 + 500, and the remaining 1 yen to standard."""
-    buckets = {("s1", REDUCED, RECURRING): D(1000), ("s1", STANDARD, RECURRING): D(1000)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", REDUCED, RECURRING): D(1000),
+        ("s1", STANDARD, RECURRING): D(1000),
+    }
     applied = run([Discount("d", amount(1001), subscription_id="s1")], buckets)
     assert amounts(applied) == [("d", STANDARD, D(-501)), ("d", REDUCED, D(-500))]
 
@@ -121,7 +124,10 @@ def test_equal_buckets_give_the_remainder_to_standard_before_reduced() -> None:
 def test_equal_buckets_of_one_category_tie_in_kind_order() -> None:
     """RATING.md §5: ties "then `recurring`, `usage`, `one_time`"."""
     assert split_proportionally(5, [2, 2, 2]) == [2, 2, 1]
-    buckets = {("s1", EXEMPT, USAGE): D(500), ("s1", EXEMPT, ONE_TIME): D(500)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", EXEMPT, USAGE): D(500),
+        ("s1", EXEMPT, ONE_TIME): D(500),
+    }
     applied = run([Discount("d", amount(3), subscription_id="s1")], buckets)
     assert amounts(applied) == [("d", EXEMPT, D(-3))]
 
@@ -165,7 +171,7 @@ def test_fixed_amount_is_prorated_like_a_negative_recurring_fee() -> None:
 def test_a_discounts_rounding_applies_to_its_magnitude() -> None:
     """RATING.md §1: "a floor-rounded discount never exceeds the exact discount"; `ceil`
     rounds the magnitude up."""
-    buckets = {("s1", STANDARD, RECURRING): D(999)}
+    buckets: dict[BucketKey, Decimal] = {("s1", STANDARD, RECURRING): D(999)}
     floor = run([Discount("d", rate(10), subscription_id="s1")], buckets)
     ceil = run([Discount("d", rate(10), subscription_id="s1")], buckets, rounding=RoundingMode.CEIL)
     assert floor[0].amount == D(-99)
@@ -175,7 +181,10 @@ def test_a_discounts_rounding_applies_to_its_magnitude() -> None:
 def test_a_scoped_subscription_discount_takes_only_from_its_kind() -> None:
     """RATING.md §5: "A subscription discount's scope is `all`, `recurring`, `usage` or
     `one_time`"."""
-    buckets = {("s1", STANDARD, RECURRING): D(3000), ("s1", REDUCED, USAGE): D(1000)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", STANDARD, RECURRING): D(3000),
+        ("s1", REDUCED, USAGE): D(1000),
+    }
     applied = run(
         [Discount("d", rate(50), subscription_id="s1", scope=DiscountScope.USAGE)], buckets
     )
@@ -183,7 +192,10 @@ def test_a_scoped_subscription_discount_takes_only_from_its_kind() -> None:
 
 
 def test_a_subscription_discount_never_touches_another_subscription() -> None:
-    buckets = {("s1", STANDARD, RECURRING): D(100), ("s2", STANDARD, RECURRING): D(5000)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", STANDARD, RECURRING): D(100),
+        ("s2", STANDARD, RECURRING): D(5000),
+    }
     applied = run(
         [Discount("d", amount(1000), subscription_id="s1")],
         buckets,
@@ -195,7 +207,10 @@ def test_a_subscription_discount_never_touches_another_subscription() -> None:
 def test_a_contract_discount_takes_from_every_subscriptions_buckets() -> None:
     """RATING.md §5: "A contract discount takes from the buckets of all the contract's
     subscriptions." """
-    buckets = {("s1", STANDARD, RECURRING): D(1000), ("s2", STANDARD, RECURRING): D(3000)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", STANDARD, RECURRING): D(1000),
+        ("s2", STANDARD, RECURRING): D(3000),
+    }
     applied = run([Discount("d", rate(10))], buckets, [facts("s1"), facts("s2")])
     assert amounts(applied) == [("d", STANDARD, D(-400))]
 
@@ -220,7 +235,7 @@ def test_plan_change_campaign_counts_from_the_latest_plan_change() -> None:
     campaign does not apply."""
     window = CampaignWindow(WindowAnchor.PLAN_CHANGE, months=2)
     half = Discount("switch", rate(50), subscription_id="s1", window=window)
-    bucket = {("s1", STANDARD, RECURRING): D(3000)}
+    bucket: dict[BucketKey, Decimal] = {("s1", STANDARD, RECURRING): D(3000)}
     assert run([half], bucket, [facts()]) == []
     changed = facts(plan_changed_on=d("2026-10-16"))  # window 10-16 … 12-15
     assert amounts(run([half], bucket, [changed])) == [("switch", STANDARD, D(-1500))]
@@ -232,7 +247,10 @@ def test_bundle_discount_needs_every_service_in_the_period() -> None:
     """RATING.md §5: "a set of services the contract must hold in the period ("internet +
     electricity: −500")"."""
     bundle = Discount("bundle", amount(500), required_services=frozenset({"internet", "power"}))
-    buckets = {("s1", STANDARD, RECURRING): D(5000), ("s2", STANDARD, RECURRING): D(7000)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", STANDARD, RECURRING): D(5000),
+        ("s2", STANDARD, RECURRING): D(7000),
+    }
     both = [facts("s1", "internet"), facts("s2", "power")]
     assert amounts(run([bundle], buckets, both)) == [("bundle", STANDARD, D(-500))]
     ended = [facts("s1", "internet"), facts("s2", "power", active=None)]
@@ -246,7 +264,7 @@ def test_loyalty_discount_steps_by_whole_years_of_contract_age() -> None:
         LoyaltyStep(years, D(value)) for years, value in ((2, 5), (5, 10), (10, 15), (15, 20))
     )
     loyalty = Discount("loyal", rate(0), loyalty_steps=steps)
-    buckets = {("s1", STANDARD, RECURRING): D(10_000)}
+    buckets: dict[BucketKey, Decimal] = {("s1", STANDARD, RECURRING): D(10_000)}
     assert amounts(run([loyalty], buckets, contract_start="2021-11-30")) == [
         ("loyal", STANDARD, D(-1000))
     ]
@@ -264,6 +282,9 @@ def test_loyalty_age_of_a_leap_day_contract_turns_on_march_first() -> None:
 
 def test_negative_buckets_count_as_nothing_left() -> None:
     """RATING.md §5: the target never goes below zero — a credit makes no room for more."""
-    buckets = {("s1", STANDARD, RECURRING): D(-300), ("s1", STANDARD, USAGE): D(200)}
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", STANDARD, RECURRING): D(-300),
+        ("s1", STANDARD, USAGE): D(200),
+    }
     applied = run([Discount("d", amount(1000), subscription_id="s1")], buckets)
     assert amounts(applied) == [("d", STANDARD, D(-200))]

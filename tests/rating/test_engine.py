@@ -296,6 +296,18 @@ def test_an_advance_fee_bills_the_first_period_and_the_next_at_the_first_closing
     assert amounts(rate(contract(sub), BillingMonth(2026, 12))) == [D(3000)]
 
 
+def test_a_subscription_registered_before_its_start_is_billed_in_advance_only_once() -> None:
+    """RATING.md §3: "a new subscription's first interval: at its first closing" — the
+    closing of its first billing month, not the one before it."""
+    sub = subscription(ADVANCE, start="2026-12-11")
+    assert rate(contract(sub)).lines == ()
+    december = rate(contract(sub), BillingMonth(2026, 12))
+    assert [line.period for line in december.lines] == [
+        Period(d("2026-12-11"), d("2026-12-31")),
+        Period(d("2027-01-01"), d("2027-01-31")),
+    ]
+
+
 def test_cancelling_an_advance_billed_period_gives_a_prorated_credit_next_time() -> None:
     """RATING.md §3: "then a mid-period cancellation or downgrade gives a prorated credit line
     on the next receivable". December (31 days) was billed 3,000 in advance; the

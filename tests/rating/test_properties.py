@@ -7,13 +7,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kakin.kit.money import RoundingMode, round_money
 from kakin.rating import (
     Adjustment,
+    AdvanceBilling,
     BillingMonth,
+    BillingTiming,
     ContractInput,
     Discount,
     DiscountKind,
@@ -38,6 +40,7 @@ from kakin.rating import (
     rate_period,
 )
 from kakin.rating.discounts import (
+    BucketKey,
     DiscountSetting,
     SubscriptionFacts,
     apply_discounts,
@@ -48,7 +51,7 @@ from kakin.rating.proration import scale
 
 from .test_tariffs import DOUBLE_FLAT, GRADUATED, STEP, VOLUME
 
-ENGINE = settings(max_examples=100, deadline=None)
+ENGINE = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 closing_days = st.sampled_from(CLOSING_DAYS)
 months = st.builds(BillingMonth, st.integers(2025, 2027), st.integers(1, 12))
@@ -97,7 +100,7 @@ def contracts(draw: st.DrawFn) -> tuple[ContractInput, BillingMonth]:
             )
             plans.append(PlanAssignment(max(start, near()), other))
         quantities = (QuantityChange(start, Decimal(draw(st.integers(1, 5)))),)
-        suspensions = ()
+        suspensions: tuple[Suspension, ...] = ()
         if draw(st.booleans()):
             first, second = sorted((near(), near()))
             suspensions = (Suspension(first, second),)
@@ -308,7 +311,7 @@ def test_a_floor_rounded_discount_never_exceeds_the_exact_discount(
         subscription_id="s",
         valid_to=date(2026, 11, covered_days),
     )
-    buckets = {("s", TaxCategory.STANDARD, LineKind.RECURRING): remaining}
+    buckets: dict[BucketKey, Decimal] = {("s", TaxCategory.STANDARD, LineKind.RECURRING): remaining}
     applied = apply_discounts([discount], buckets, {"s": facts}, setting)
     exact = scale(remaining * rate / 100, Fraction(covered_days, 30))
     taken = -sum((a.amount for a in applied), Decimal(0))
@@ -325,3 +328,35 @@ def test_no_line_is_a_late_usage_line_without_earlier_usage(
     contract, month = case
     draft = rate_period(contract, month)
     assert all(line.note is not LineNote.LATE_USAGE for line in draft.lines)
+
+
+@ENGINE
+@given(closing_days, months, fees, st.integers(0, 27), rounding_modes)
+def test_advance_billing_plus_its_settlement_equals_billing_in_arrears(
+    closing_day: ClosingDay, month: BillingMonth, fee: Decimal, end_after: int, mode: RoundingMode
+) -> None:
+    """RATING.md §3: billed in advance, then cancelled mid-period, a subscription pays
+    through its credit line exactly what it would have paid in arrears for the same days."""
+    following = month.shift(1)
+    covered = billing_period(closing_day, following)
+    end = covered.start + timedelta(days=end_after)
+    policy = RatingPolicy(line_rounding=mode)
+
+    def contract_for(
+        timing: BillingTiming, end_date: date | None, **kwargs: object
+    ) -> ContractInput:
+        plan = PricePlan("p", recurring_fees=(RecurringFee("base", fee, timing=timing),))
+        start = date(2020, 1, 1)
+        sub = SubscriptionInput("s", "tv", start, (PlanAssignment(start, plan),), end_date=end_date)
+        return ContractInput("c", closing_day, start, (sub,), policy, **kwargs)  # type: ignore[arg-type]
+
+    in_advance = rate_period(contract_for(BillingTiming.ADVANCE, None), month)
+    (advance_line,) = in_advance.lines
+    assert advance_line.period == covered
+    billed = AdvanceBilling("s", "base", covered, advance_line.amount)
+    settled = rate_period(
+        contract_for(BillingTiming.ADVANCE, end, advance_billings=(billed,)), following
+    )
+    in_arrears = rate_period(contract_for(BillingTiming.ARREARS, end), following)
+    paid = advance_line.amount + sum((line.amount for line in settled.lines), Decimal(0))
+    assert paid == in_arrears.lines_total

@@ -32,28 +32,28 @@ def test_rated_quantity_rounds_the_raw_quantity_up_to_whole_units() -> None:
 def test_period_total_rating_rounds_up_once_over_the_total() -> None:
     """RATING.md §4: "q = ceil(raw / unit) over the period total"."""
     q, amount = period_usage_amount(PER_CALL_UNIT, D(10) + D(10) + D(10), D(30))
-    assert (q, amount) == (1, 10)
+    assert (q, amount) == (D(1), D(10))
 
 
 def test_per_record_rating_rounds_each_call_up_on_its_own() -> None:
     """RATING.md §4: "An item may instead rate per record (each call rounded up to its units
     and priced on its own, then summed)"."""
     q, amount = per_record_usage_amount(PER_CALL_UNIT, [D(10), D(10), D(31)], D(30))
-    assert (q, amount) == (4, 40)
+    assert (q, amount) == (D(4), D(40))
 
 
 def test_an_allowance_is_free_and_top_ups_raise_it() -> None:
     """RATING.md §4 "Allowances": "Top-ups bought during a period (追加購入) raise that
     period's allowance … What remains of an allowance can be read at any time." """
     q, amount = period_usage_amount(PER_CALL_UNIT, D(25), D(1), allowance=D(20))
-    assert (q, amount) == (25, 50)
+    assert (q, amount) == (D(25), D(50))
     assert remaining_allowance(D(20), [D(10)], D(25)) == 5
     assert remaining_allowance(D(20), [], D(25)) == 0
 
 
 def test_per_record_allowance_is_used_by_the_records_in_order() -> None:
     q, amount = per_record_usage_amount(PER_CALL_UNIT, [D(2), D(2), D(2)], D(1), D(3))
-    assert (q, amount) == (6, 30)
+    assert (q, amount) == (D(6), D(30))
 
 
 @given(st.lists(st.decimals(min_value=0, max_value=10_000, places=3), max_size=20))

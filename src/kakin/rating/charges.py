@@ -137,13 +137,15 @@ def recurring_windows(
         if due or (end_month == month and month < last):
             return [(interval_period(closing_day, first, last), LineNote.CHARGE)]
         return []
+    # The subscription's first interval is billed at its first closing (that of its first
+    # billing month), every later one at the closing just before it starts.
     windows: list[tuple[Period, LineNote]] = []
+    first_interval = interval_months(fee.interval, first_month, first_month)
     if month == first_month:
-        first, last = interval_months(fee.interval, month, first_month)
-        windows.append((interval_period(closing_day, first, last), LineNote.IN_ADVANCE))
-    first, last = interval_months(fee.interval, month.shift(1), first_month)
-    if first == month.shift(1):
-        windows.append((interval_period(closing_day, first, last), LineNote.IN_ADVANCE))
+        windows.append((interval_period(closing_day, *first_interval), LineNote.IN_ADVANCE))
+    following = interval_months(fee.interval, month.shift(1), first_month)
+    if following[0] == month.shift(1) and following != first_interval:
+        windows.append((interval_period(closing_day, *following), LineNote.IN_ADVANCE))
     return windows
 
 

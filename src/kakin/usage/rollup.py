@@ -17,8 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from kakin.kit.db import current_tenant, insert_rows, tenant_session, unscoped_session, utcnow
@@ -84,8 +85,8 @@ def _write_totals(session: Session, tenant_id: str, days: Sequence[dt.date]) -> 
             .where(r.tenant_id == tenant_id, r.used_on.in_(days))
             .group_by(r.tenant_id, r.subscription_id, r.usage_item_id, r.used_on)
         )
-        result = session.execute(
-            insert(UsageDailyTotal).from_select(
+        result = session.connection().execute(
+            insert(cast(Table, UsageDailyTotal.__table__)).from_select(
                 [
                     "tenant_id",
                     "subscription_id",
@@ -96,9 +97,10 @@ def _write_totals(session: Session, tenant_id: str, days: Sequence[dt.date]) -> 
                     "rolled_up_at",
                 ],
                 grouped,
-            )
+            ),
+            execution_options={"preserve_rowcount": True},
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return result.rowcount
     # SQLite keeps decimals as text and would SUM them as floats: add them exactly here.
     totals: dict[tuple[str, str, dt.date], Decimal] = defaultdict(Decimal)
     counts: dict[tuple[str, str, dt.date], int] = defaultdict(int)
