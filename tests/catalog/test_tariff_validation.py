@@ -136,6 +136,18 @@ def invalid_definitions(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         name = draw(st.sampled_from(["F", "p", "cap", "price", "bands_"]))
         body[name] = "1"
         return body, pointer((name,))
+    if how == "too_fine":
+        price = text(draw(prices) + Decimal("0.0000001"))
+        paths = [p for p in numeric_fields(body) if p[-1] == "unit_price"]
+        path = draw(st.sampled_from(paths))
+        set_at(body, path, price)
+        return body, pointer(path)
+    return break_bands(draw, body, how)
+
+
+def break_bands(draw: st.DrawFn, body: dict[str, Any], how: str) -> tuple[dict[str, Any], str]:
+    """The ways to break a definition's bands (RATING.md §4: `t1 < t2 < … < ∞`)."""
+    bands: list[dict[str, Any]] = body["bands"]
     if how == "bounded_last":
         last = len(bands) - 1
         previous = Decimal(bands[last - 1]["up_to"])
@@ -151,15 +163,9 @@ def invalid_definitions(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         lower = draw(st.decimals(min_value=0, max_value=previous, places=2))
         bands[index]["up_to"] = text(lower)
         return body, pointer(("bands", index, "up_to"))
-    if how == "too_fine":
-        price = text(draw(prices) + Decimal("0.0000001"))
-        paths = [p for p in numeric_fields(body) if p[-1] == "unit_price"]
-        path = draw(st.sampled_from(paths))
-        set_at(body, path, price)
-        return body, pointer(path)
     # band_field: a field bands of this shape do not have.
     index = draw(st.integers(0, len(bands) - 1))
-    name = "unit_price" if shape == "step" else "amount"
+    name = "unit_price" if body["shape"] == "step" else "amount"
     bands[index][name] = "1"
     return body, pointer(("bands", index, name))
 

@@ -85,6 +85,10 @@ class CampaignWindow:
     months: int
     offset_months: int = 0
 
+    def __post_init__(self) -> None:
+        if self.months < 1 or self.offset_months < 0:
+            raise ValueError("a campaign window lasts at least a month, from its anchor on")
+
 
 @dataclass(frozen=True, slots=True)
 class LoyaltyStep:
@@ -169,7 +173,7 @@ def campaign_window(window: CampaignWindow, anchor: date) -> Period:
     """RATING.md §5: the days of a campaign window relative to its anchor date."""
     start = add_months(anchor, window.offset_months)
     end = add_months(anchor, window.offset_months + window.months) - _ONE_DAY
-    return Period(start, max(start, end)) if window.months > 0 else Period(start, start)
+    return Period(start, end)
 
 
 def split_proportionally(amount: int, remaining: Sequence[int]) -> list[int]:
