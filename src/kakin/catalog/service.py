@@ -7,10 +7,11 @@ recorded in the audit trail. Tariffs and price plans live in `tariffs.py` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,6 +29,7 @@ from kakin.catalog.models import (
     UsageItem,
 )
 from kakin.catalog.repository import (
+    M,
     apply_patch,
     ensure_code_free,
     find_many_by_reference,
@@ -87,7 +89,9 @@ def create_service(session: Session, data: ServiceIn) -> Service:
     return row
 
 
-def change_master(session: Session, row: Any, changes: MasterPatch, out: Any, kind: str) -> None:
+def change_master(
+    session: Session, row: M, changes: MasterPatch, out: Callable[[M], BaseModel], kind: str
+) -> None:
     """Apply a change to any master and record it (before → after)."""
     before = out(row)
     apply_patch(session, row, changes)
@@ -95,7 +99,7 @@ def change_master(session: Session, row: Any, changes: MasterPatch, out: Any, ki
     record(session, "update", kind, row.id, before, out(row))
 
 
-def retire_master(session: Session, row: Any, out: Any, kind: str) -> None:
+def retire_master(session: Session, row: M, out: Callable[[M], BaseModel], kind: str) -> None:
     """DELETE of a master: masters are referenced by contracts and receivables, so they are
     retired (kept, no new use), never removed."""
     before = out(row)
