@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:09:20.969099
+Create Date: 2026-11-23 01:19:41.824438
 """
 
 from __future__ import annotations
@@ -39,6 +39,36 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_audit_events_resource", ["tenant_id", "resource_type", "resource_id"], unique=False
         )
+
+    op.create_table(
+        "closing_locks",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("closing_date", sa.Date(), nullable=False),
+        sa.Column("run_id", sa.String(length=40), nullable=False),
+        sa.Column("holder", sa.String(length=120), nullable=False),
+        sa.Column("heartbeat_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "closing_date", name=op.f("pk_closing_locks")),
+    )
+    op.create_table(
+        "closing_runs",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("closing_date", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("contracts_total", sa.BigInteger(), nullable=False),
+        sa.Column("contracts_done", sa.BigInteger(), nullable=False),
+        sa.Column("contracts_failed", sa.BigInteger(), nullable=False),
+        sa.Column("receivables_written", sa.BigInteger(), nullable=False),
+        sa.Column("lines_written", sa.BigInteger(), nullable=False),
+        sa.Column("chunks_total", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.JSON(), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("started_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_closing_runs")),
+    )
+    with op.batch_alter_table("closing_runs", schema=None) as batch_op:
+        batch_op.create_index("ix_closing_runs_date", ["tenant_id", "closing_date"], unique=False)
 
     op.create_table(
         "customers",
@@ -97,6 +127,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_customers_updated_at", ["tenant_id", "updated_at"], unique=False)
 
     op.create_table(
+        "document_sequences",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("last_number", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "kind", name=op.f("pk_document_sequences")),
+    )
+    op.create_table(
         "groups",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -141,6 +178,51 @@ def upgrade() -> None:
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "key", name=op.f("pk_idempotency_records")),
     )
+    op.create_table(
+        "receivables",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("contract_id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=True),
+        sa.Column("billing_month", sa.String(length=7), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("closing_date", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("tax_mode", sa.String(length=10), nullable=False),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("tax_total", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("tax_breakdown", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("payment_method_kind", sa.String(length=20), nullable=True),
+        sa.Column("invoice_number", sa.BigInteger(), nullable=True),
+        sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("line_count", sa.BigInteger(), nullable=False),
+        sa.Column("run_id", sa.String(length=40), nullable=True),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_receivables")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "contract_id",
+            "billing_month",
+            name=op.f("uq_receivables_tenant_id_contract_id_billing_month"),
+        ),
+        sa.UniqueConstraint(
+            "tenant_id", "invoice_number", name=op.f("uq_receivables_tenant_id_invoice_number")
+        ),
+    )
+    with op.batch_alter_table("receivables", schema=None) as batch_op:
+        batch_op.create_index("ix_receivables_customer", ["tenant_id", "customer_id"], unique=False)
+        batch_op.create_index("ix_receivables_due_date", ["tenant_id", "due_date"], unique=False)
+        batch_op.create_index(
+            "ix_receivables_month_status", ["tenant_id", "billing_month", "status"], unique=False
+        )
+
     op.create_table(
         "tenants",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -210,6 +292,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_api_clients")),
     )
     op.create_table(
+        "closing_chunks",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("run_id", sa.String(length=40), nullable=False),
+        sa.Column("chunk_no", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("contract_ids", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("claimed_by", sa.String(length=120), nullable=True),
+        sa.Column("claimed_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.Column("attempts", sa.BigInteger(), nullable=False),
+        sa.Column("contracts_done", sa.BigInteger(), nullable=False),
+        sa.Column("contracts_failed", sa.BigInteger(), nullable=False),
+        sa.Column("receivables_written", sa.BigInteger(), nullable=False),
+        sa.Column("lines_written", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.JSON(), nullable=False),
+        sa.Column("finished_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "run_id"],
+            ["closing_runs.tenant_id", "closing_runs.id"],
+            name=op.f("fk_closing_chunks_tenant_id_run_id_closing_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "run_id", "chunk_no", name=op.f("pk_closing_chunks")),
+    )
+    with op.batch_alter_table("closing_chunks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_closing_chunks_status", ["tenant_id", "run_id", "status"], unique=False
+        )
+
+    op.create_table(
         "contracts",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -267,6 +378,28 @@ def upgrade() -> None:
         batch_op.create_index("ix_contracts_free_9", ["tenant_id", "free_9"], unique=False)
         batch_op.create_index("ix_contracts_status", ["tenant_id", "status"], unique=False)
 
+    op.create_table(
+        "credit_notes",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("receivable_id", sa.String(length=40), nullable=False),
+        sa.Column("number", sa.BigInteger(), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("lines", sa.JSON(), nullable=False),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("tax_total", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("tax_breakdown", sa.JSON(), nullable=False),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "receivable_id"],
+            ["receivables.tenant_id", "receivables.id"],
+            name=op.f("fk_credit_notes_tenant_id_receivable_id_receivables"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_credit_notes")),
+        sa.UniqueConstraint("tenant_id", "number", name=op.f("uq_credit_notes_tenant_id_number")),
+    )
     op.create_table(
         "discount_tables",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -340,6 +473,45 @@ def upgrade() -> None:
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.create_index(
             "ix_group_members_customer", ["tenant_id", "customer_id"], unique=False
+        )
+
+    op.create_table(
+        "receivable_lines",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("receivable_id", sa.String(length=40), nullable=False),
+        sa.Column("line_no", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("contract_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("note", sa.String(length=20), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=True),
+        sa.Column("source_id", sa.String(length=80), nullable=True),
+        sa.Column("quantity", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=False),
+        sa.Column("unit", sa.String(length=40), nullable=True),
+        sa.Column("unit_price", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=True),
+        sa.Column("period_start", sa.Date(), nullable=True),
+        sa.Column("period_end", sa.Date(), nullable=True),
+        sa.Column("days", sa.BigInteger(), nullable=True),
+        sa.Column("tax_category", sa.String(length=20), nullable=False),
+        sa.Column("tax_rate", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("original_billing_month", sa.String(length=7), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "receivable_id"],
+            ["receivables.tenant_id", "receivables.id"],
+            name=op.f("fk_receivable_lines_tenant_id_receivable_id_receivables"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "receivable_id", "line_no", name=op.f("pk_receivable_lines")
+        ),
+    )
+    with op.batch_alter_table("receivable_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_receivable_lines_contract", ["tenant_id", "contract_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_receivable_lines_subscription", ["tenant_id", "subscription_id"], unique=False
         )
 
     op.create_table(
@@ -537,6 +709,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.create_index("ix_access_tokens_client", ["tenant_id", "client_id"], unique=False)
+
+    op.create_table(
+        "adjustments",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("contract_id", sa.String(length=40), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("tax_category", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("receivable_id", sa.String(length=40), nullable=True),
+        sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "contract_id"],
+            ["contracts.tenant_id", "contracts.id"],
+            name=op.f("fk_adjustments_tenant_id_contract_id_contracts"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_adjustments")),
+    )
+    with op.batch_alter_table("adjustments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_adjustments_contract", ["tenant_id", "contract_id", "receivable_id"], unique=False
+        )
 
     op.create_table(
         "price_plans",
@@ -779,6 +975,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_price_plans_free_1")
 
     op.drop_table("price_plans")
+    with op.batch_alter_table("adjustments", schema=None) as batch_op:
+        batch_op.drop_index("ix_adjustments_contract")
+
+    op.drop_table("adjustments")
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_access_tokens_client")
 
@@ -839,6 +1039,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_services_free_1")
 
     op.drop_table("services")
+    with op.batch_alter_table("receivable_lines", schema=None) as batch_op:
+        batch_op.drop_index("ix_receivable_lines_subscription")
+        batch_op.drop_index("ix_receivable_lines_contract")
+
+    op.drop_table("receivable_lines")
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.drop_index("ix_group_members_customer")
 
@@ -857,6 +1062,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_discount_tables_free_1")
 
     op.drop_table("discount_tables")
+    op.drop_table("credit_notes")
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.drop_index("ix_contracts_status")
         batch_op.drop_index("ix_contracts_free_9")
@@ -874,6 +1080,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_contracts_closing_day")
 
     op.drop_table("contracts")
+    with op.batch_alter_table("closing_chunks", schema=None) as batch_op:
+        batch_op.drop_index("ix_closing_chunks_status")
+
+    op.drop_table("closing_chunks")
     op.drop_table("api_clients")
     op.drop_table("usage_pending_days")
     with op.batch_alter_table("usage_daily_totals", schema=None) as batch_op:
@@ -881,6 +1091,12 @@ def downgrade() -> None:
 
     op.drop_table("usage_daily_totals")
     op.drop_table("tenants")
+    with op.batch_alter_table("receivables", schema=None) as batch_op:
+        batch_op.drop_index("ix_receivables_month_status")
+        batch_op.drop_index("ix_receivables_due_date")
+        batch_op.drop_index("ix_receivables_customer")
+
+    op.drop_table("receivables")
     op.drop_table("idempotency_records")
     with op.batch_alter_table("groups", schema=None) as batch_op:
         batch_op.drop_index("ix_groups_name")
@@ -896,6 +1112,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_groups_free_1")
 
     op.drop_table("groups")
+    op.drop_table("document_sequences")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_updated_at")
         batch_op.drop_index("ix_customers_status")
@@ -916,6 +1133,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customers_created_at")
 
     op.drop_table("customers")
+    with op.batch_alter_table("closing_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_closing_runs_date")
+
+    op.drop_table("closing_runs")
+    op.drop_table("closing_locks")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_resource")
 

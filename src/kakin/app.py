@@ -10,6 +10,7 @@ from starlette.types import Scope
 
 from kakin import __version__
 from kakin.audit.api import router as audit_router
+from kakin.billing.api import router as billing_router
 from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
 from kakin.customers.api import router as customers_router
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         catalog_router,
         contracts_router,
         usage_router,
+        billing_router,
         audit_router,
     )
     for router in routers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kakin.audit import models as audit_models
+from kakin.billing import models as billing_models
 from kakin.catalog import models as catalog_models
 from kakin.contracts import models as contracts_models
 from kakin.customers import models as customers_models
@@ -13,6 +14,7 @@ from kakin.usage import models as usage_models
 __all__ = [
     "Base",
     "audit_models",
+    "billing_models",
     "catalog_models",
     "contracts_models",
     "customers_models",

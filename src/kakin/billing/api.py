@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ from kakin.billing.service import (
     issue_credit_note,
     receivable_lines,
 )
-from kakin.billing.tax_rates import tenant_tax_rates
+from kakin.catalog.service import tax_rates as tenant_tax_rates
 from kakin.contracts.service import get_contract
 from kakin.kit.concurrency import set_etag
 from kakin.kit.db import tenant_session
@@ -42,6 +43,7 @@ from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, 
 from kakin.runtime import Runtime
 from kakin.tenancy.deps import Rating
 
+log = logging.getLogger("kakin.closing")
 router = APIRouter(tags=["billing"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -49,9 +51,14 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 def _run_in_background(runtime: Runtime, tenant_id: str, run_id: str) -> None:
     def work() -> None:
-        closing.work_on_run(runtime.sessions, tenant_id, run_id)
-        with tenant_session(runtime.sessions, tenant_id) as session:
-            closing.finish_run(session, run_id)
+        try:
+            closing.work_on_run(runtime.sessions, tenant_id, run_id)
+            with tenant_session(runtime.sessions, tenant_id) as session:
+                closing.finish_run(session, run_id)
+        except Exception:  # a thread has no caller to raise to: record it on the run
+            log.exception("closing run %s failed", run_id)
+            with tenant_session(runtime.sessions, tenant_id) as session:
+                closing.fail_run(session, run_id, "the run stopped on an unexpected error")
 
     threading.Thread(target=work, name=f"closing-{run_id}", daemon=True).start()
 

@@ -254,6 +254,22 @@ def finish_run(session: Session, run_id: str) -> ClosingRun:
     return run
 
 
+def fail_run(session: Session, run_id: str, reason: str) -> None:
+    """Mark a run failed and release its lock; its done chunks stay written (each was a
+    complete transaction) and a new run of the date resumes from where it stopped."""
+    run = session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
+    if run is None:
+        return
+    run.status = "failed"
+    run.errors = [*run.errors, {"contract_id": None, "reason": reason}]
+    run.finished_at = utcnow()
+    session.execute(
+        delete(ClosingLock).where(
+            ClosingLock.closing_date == run.closing_date, ClosingLock.run_id == run_id
+        )
+    )
+
+
 def close(
     sessions: sessionmaker[Session],
     tenant_id: str,

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, Receivable, ReceivableLine
-from kakin.kit.db import insert_rows, utcnow
+from kakin.kit.db import insert_rows, update_rows, utcnow
 from kakin.kit.ids import new_id
 from kakin.kit.money import to_minor
 from kakin.rating.engine import rate_period
@@ -153,7 +153,7 @@ def rate_and_write_chunk(
         receivable_id = current.id if current is not None else new_id("rcv")
         row = _receivable_row(batch, draft, receivable_id, run_id, digest)
         if current is not None:
-            row["version"] = current.version + 1
+            row["version"] = current.version  # the ORM matches it and bumps it (version_id_col)
             row["updated_at"] = utcnow()
             replaced.append(row)
         else:
@@ -166,17 +166,14 @@ def rate_and_write_chunk(
         session.execute(
             delete(ReceivableLine).where(ReceivableLine.receivable_id.in_([r["id"] for r in replaced]))
         )
-        session.execute(
-            update(Receivable),
-            [{k: v for k, v in r.items() if k not in ("contract_id",)} for r in replaced],
-        )
+        update_rows(session, Receivable, replaced)
     insert_rows(session, Receivable, new_receivables)
     insert_rows(session, ReceivableLine, new_lines)
-    if billed_adjustments:
-        session.execute(
-            update(Adjustment),
-            [{"id": aid, "receivable_id": rid} for aid, rid in billed_adjustments.items()],
-        )
+    update_rows(
+        session,
+        Adjustment,
+        [{"id": aid, "receivable_id": rid} for aid, rid in billed_adjustments.items()],
+    )
     outcome.receivables_written = len(new_receivables) + len(replaced)
     outcome.lines_written = len(new_lines)
     return outcome

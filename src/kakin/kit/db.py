@@ -27,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    update,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -238,3 +239,11 @@ def insert_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[
     for row in rows:
         row["tenant_id"] = tenant_id
     session.execute(insert(model), list(rows))
+
+
+def update_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key (one executemany) of the session's tenant's rows."""
+    if not rows:
+        return
+    tenant_id = current_tenant(session)
+    session.execute(update(model), [row | {"tenant_id": tenant_id} for row in rows])

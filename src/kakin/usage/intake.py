@@ -68,7 +68,10 @@ QUANTITY_DIGITS = 18
 """Digits before the point that fit `ExactDecimal()` (NUMERIC(24, 6))."""
 
 LOOKUP_CHUNK = 5_000
-"""Ids per lookup query (well under SQLite's bound-parameter limit)."""
+"""Ids per lookup query on SQLite (well under its bound-parameter limit)."""
+
+LOOKUP_CHUNK_POSTGRESQL = 50_000
+"""Ids per lookup query on PostgreSQL, where they travel as one array parameter."""
 
 _ALLOWED = frozenset(FIELDS)
 _QUANTITY = re.compile(rf"\d{{1,{QUANTITY_DIGITS}}}(?:\.\d{{1,{QUANTITY_PLACES}}})?")
@@ -89,7 +92,7 @@ class Row(NamedTuple):
     subscription_id: str
     usage_item_id: str
     quantity: Decimal
-    used_at: dt.datetime  # aware, UTC
+    used_at: dt.datetime  # naive UTC, as the column stores it (kit.db.UTCDateTime)
     content_hash: str
 
 
@@ -107,19 +110,20 @@ def tenant_zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+_EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, like the stored instants
+
+
 def content_hash(
-    subscription_id: str, usage_item_id: str, quantity: Decimal, used_at: dt.datetime
+    subscription_id: str, usage_item_id: str, quantity: Decimal, used_at_utc: dt.datetime
 ) -> str:
     """A record's content, to tell a same-content repeat from a conflicting one: the
     resolved subscription and item (so addressing by id or external reference is the same
-    content), the quantity's value (1.50 = 1.5) and the instant in UTC."""
-    canonical = "\x1f".join(
-        (
-            subscription_id,
-            usage_item_id,
-            format(quantity.normalize(), "f"),
-            used_at.astimezone(_UTC).isoformat(),
-        )
+    content), the quantity's value (1.50 = 1.5) and the instant (`used_at_utc`, naive UTC:
+    the same instant written with another offset is the same content)."""
+    since = used_at_utc - _EPOCH
+    canonical = (
+        f"{subscription_id}\x1f{usage_item_id}\x1f{format(quantity.normalize(), 'f')}"
+        f"\x1f{since.days}.{since.seconds}.{since.microseconds}"
     )
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
@@ -127,6 +131,12 @@ def content_hash(
 def chunks(values: Sequence[T], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def id_chunks(session: Session, values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in chunks sized for one `in_values` query on the session's database."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    return chunks(values, LOOKUP_CHUNK_POSTGRESQL if postgresql else LOOKUP_CHUNK)
 
 
 def in_values(
@@ -276,7 +286,7 @@ def _subscriptions(
     session: Session, column: InstrumentedAttribute[Any], keys: set[str]
 ) -> dict[str, _Life]:
     found: dict[str, _Life] = {}
-    for chunk in chunks(sorted(keys)):
+    for chunk in id_chunks(session, sorted(keys)):
         rows = session.execute(
             select(column, Subscription.id, Subscription.start_date, Subscription.end_date).where(
                 in_values(session, column, chunk)
@@ -289,7 +299,7 @@ def _subscriptions(
 
 def _usage_items(session: Session, codes: set[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for chunk in chunks(sorted(codes)):
+    for chunk in id_chunks(session, sorted(codes)):
         rows = session.execute(
             select(UsageItem.code, UsageItem.id).where(in_values(session, UsageItem.code, chunk))
         )
@@ -356,7 +366,7 @@ def validate_records(
                 )
             )
             continue
-        used_at = p.used_at.astimezone(_UTC)
+        used_at = p.used_at.astimezone(_UTC).replace(tzinfo=None)
         digest = content_hash(life.id, item_id, p.quantity, used_at)
         earlier = seen.get(p.record_id)
         if earlier is not None:
@@ -383,7 +393,7 @@ def validate_records(
 def _registered(session: Session, record_ids: Sequence[str]) -> dict[str, str]:
     """record_id → content hash of those already registered (in any month)."""
     found: dict[str, str] = {}
-    for chunk in chunks(record_ids):
+    for chunk in id_chunks(session, record_ids):
         rows = session.execute(
             select(UsageRecord.record_id, UsageRecord.content_hash).where(
                 in_values(session, UsageRecord.record_id, chunk)
@@ -425,6 +435,9 @@ def register_records(
 
 # --- storing ------------------------------------------------------------------------------
 
+COPY_BLOCK = 5_000
+"""Rows sent to COPY per write."""
+
 _COPY = (
     "COPY usage_records (tenant_id, record_id, used_on, subscription_id, usage_item_id,"
     " quantity, used_at, content_hash, created_at) FROM STDIN"
@@ -451,7 +464,7 @@ def store_rows(session: Session, rows: Sequence[Row]) -> None:
                     "subscription_id": r.subscription_id,
                     "usage_item_id": r.usage_item_id,
                     "quantity": r.quantity,
-                    "used_at": r.used_at,
+                    "used_at": r.used_at.replace(tzinfo=_UTC),
                     "content_hash": r.content_hash,
                     "created_at": created_at,
                 }
@@ -462,6 +475,13 @@ def store_rows(session: Session, rows: Sequence[Row]) -> None:
         raise ConcurrentUsageRegistration() from None
 
 
+def _copy_text(value: str) -> str:
+    """A text value escaped for COPY's text format (record ids may hold a backslash)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    return value
+
+
 def _copy_rows(
     session: Session, tenant_id: str, rows: Sequence[Row], created_at: dt.datetime
 ) -> None:
@@ -469,24 +489,31 @@ def _copy_rows(
 
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, psycopg.Connection)  # noqa: S101 - make_engine uses psycopg
-    created = created_at.astimezone(_UTC).replace(tzinfo=None)
+    # timestamp columns hold naive UTC (kit.db.UTCDateTime); the text is formatted here
+    # rather than by write_row's per-value adaptation, several times faster. Record ids
+    # are printable (no tab or line break), the other values are ids, numbers and dates.
+    tail = f"\t{created_at.astimezone(_UTC).replace(tzinfo=None).isoformat()}\n"
+    head = f"{tenant_id}\t"
     try:
         with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for r in rows:
-                copy.write_row(
-                    (
-                        tenant_id,
-                        r.record_id,
-                        r.used_on,
-                        r.subscription_id,
-                        r.usage_item_id,
-                        r.quantity,
-                        # timestamp columns hold naive UTC (kit.db.UTCDateTime)
-                        r.used_at.replace(tzinfo=None),
-                        r.content_hash,
-                        created,
+            for start in range(0, len(rows), COPY_BLOCK):
+                block = "".join(
+                    head
+                    + "\t".join(
+                        (
+                            _copy_text(r.record_id),
+                            r.used_on.isoformat(),
+                            r.subscription_id,
+                            r.usage_item_id,
+                            str(r.quantity),
+                            r.used_at.isoformat(),
+                            r.content_hash,
+                        )
                     )
+                    + tail
+                    for r in rows[start : start + COPY_BLOCK]
                 )
+                copy.write(block.encode())
     except psycopg.errors.UniqueViolation:
         raise ConcurrentUsageRegistration() from None
 

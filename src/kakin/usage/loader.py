@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kakin.catalog.models import UsageItem
 from kakin.contracts.models import Subscription
 from kakin.rating.usage import UsageEntry
-from kakin.usage.intake import chunks, in_values
+from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.models import UsageDailyTotal, UsagePendingDay, UsageRecord
 
 PER_RECORD = "per_record"
@@ -47,7 +47,7 @@ def load_usage(
     )
     totals: dict[tuple[str, str, dt.date], Decimal] = {}
     records: list[tuple[str, str, dt.datetime, str, dt.date, Decimal]] = []
-    for chunk in chunks(sorted(set(subscription_ids))):
+    for chunk in id_chunks(session, sorted(set(subscription_ids))):
         _rolled_up(session, chunk, period_start, period_end, pending, per_record, totals)
         if pending:
             _pending(session, chunk, pending, per_record, totals)
@@ -68,7 +68,7 @@ def load_usage_of_contracts(
 ) -> dict[str, list[UsageEntry]]:
     """`load_usage` for every subscription of `contract_ids` (the closing's chunks)."""
     subscription_ids: list[str] = []
-    for chunk in chunks(sorted(set(contract_ids))):
+    for chunk in id_chunks(session, sorted(set(contract_ids))):
         subscription_ids.extend(
             session.scalars(
                 select(Subscription.id).where(in_values(session, Subscription.contract_id, chunk))

@@ -96,11 +96,12 @@ def register_batch(
 
 
 def _audit_row(row: Any) -> dict[str, Any]:
+    used_at = row.used_at if row.used_at.tzinfo else row.used_at.replace(tzinfo=dt.UTC)
     return {
         "subscription_id": row.subscription_id,
         "usage_item_id": row.usage_item_id,
         "quantity": str(plain(row.quantity)),
-        "used_at": row.used_at.isoformat(),
+        "used_at": used_at.isoformat(),
         "used_on": row.used_on.isoformat(),
     }
 

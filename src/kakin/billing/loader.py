@@ -1,0 +1,402 @@
+"""Everything one chunk of a closing needs, loaded with a fixed number of queries and
+turned into the rating core's plain inputs (`kakin.rating.ContractInput`).
+
+Price plan and tariff versions are immutable rows (a revision is a new row), so their
+conversions are cached by version id for the life of the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from kakin.billing.models import Adjustment, Receivable
+from kakin.catalog.models import DiscountTable, PricePlan as PricePlanRow, UsageItem
+from kakin.catalog.models import PricePlanVersion, TariffVersion as TariffVersionRow
+from kakin.catalog.plan_schemas import PlanComponents
+from kakin.catalog.price_plans import plan_versions_for
+from kakin.catalog.service import rating_discount_table, rating_loyalty_steps, tax_rates
+from kakin.catalog.tariffs import rating_tariff, tariff_versions_for
+from kakin.contracts.models import Contract, Discount as DiscountRow, Subscription
+from kakin.contracts.subscriptions import load_timelines
+from kakin.contracts.timeline import Status, Timeline
+from kakin.kit.money import RoundingMode
+from kakin.rating import discounts as rd
+from kakin.rating.due_dates import PaymentTerms
+from kakin.rating.lines import LineKind, ReceivableLine
+from kakin.rating.model import (
+    Adjustment as RatingAdjustment,
+    ContractInput,
+    OneTimeFee,
+    PlanAssignment,
+    PriceOverride,
+    PricePlan,
+    QuantityChange,
+    RatingPolicy,
+    RecurringFee,
+    SubscriptionInput,
+    SuspensionFee,
+    Suspension,
+    TariffVersion,
+    UsageCharge,
+)
+from kakin.rating.periods import BillingMonth, Interval, Period, billing_period, parse_closing_day
+from kakin.rating.tax import TaxCategory, TaxMode
+from kakin.rating.termination import EarlyTerminationRule, MinimumTerm
+from kakin.tenancy.service import get_tenant
+from kakin.usage.loader import load_usage
+
+_ONE_DAY = dt.timedelta(days=1)
+IN_CHUNK = 1000
+"""Ids per IN list: keeps statements within every driver's parameter limit."""
+
+KIND_LABELS = {
+    LineKind.DISCOUNT: "割引",
+    LineKind.EARLY_TERMINATION: "解約違約金",
+    LineKind.ADJUSTMENT: "調整",
+}
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    """What the writer needs of a contract besides its rating input."""
+
+    customer_id: str | None
+    payment_method_kind: str | None
+
+
+@dataclass
+class ContractBatch:
+    """One chunk's rating inputs, with what the writer needs to describe the results."""
+
+    closing_date: dt.date
+    inputs: dict[str, ContractInput] = field(default_factory=dict)
+    months: dict[str, BillingMonth] = field(default_factory=dict)
+    facts: dict[str, ContractFacts] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, line: ReceivableLine) -> str:
+        """A line's label: its fee or usage item's name, else its kind's."""
+        if line.source_id and line.source_id in self.names:
+            return self.names[line.source_id]
+        return KIND_LABELS.get(line.kind, line.kind.value)
+
+
+def _in_chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+
+
+@dataclass(frozen=True)
+class _UsageItemFacts:
+    unit: Decimal
+    unit_name: str
+    per_record: bool
+    name: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _components(version_id: str, raw: str) -> PlanComponents:
+    return PlanComponents.model_validate_json(raw)
+
+
+def _rating_plan(
+    version: PricePlanVersion,
+    tariffs: dict[str, tuple[TariffVersion, ...]],
+    items: dict[str, _UsageItemFacts],
+) -> PricePlan:
+    import json  # noqa: PLC0415 - only to key the cache by the stored JSON text
+
+    c = _components(version.id, json.dumps(version.components, sort_keys=True))
+    term = None
+    rule = None
+    if c.minimum_term is not None:
+        term = MinimumTerm(
+            c.minimum_term.months,
+            c.minimum_term.auto_renew,
+            c.minimum_term.renewal_window_months,
+        )
+        et = c.minimum_term.early_termination
+        if et is not None:
+            rule = EarlyTerminationRule(
+                f"early_termination:{version.price_plan_id}", et.rule, et.amount, et.cap, et.tax_category
+            )
+    return PricePlan(
+        plan_id=version.price_plan_id,
+        proration=c.proration,
+        recurring_fees=tuple(
+            RecurringFee(
+                f.code,
+                f.amount,
+                f.tax_category,
+                f.timing,
+                Interval(f.interval_months, f.interval_alignment),
+                f.per_quantity,
+            )
+            for f in c.recurring_fees
+        ),
+        usage_charges=tuple(
+            UsageCharge(
+                charge_id=u.code or u.usage_item,
+                usage_item_id=u.usage_item,
+                tariffs=tariffs.get(u.tariff_id, ()),
+                unit=items[u.usage_item].unit,
+                unit_name=items[u.usage_item].unit_name,
+                per_record=items[u.usage_item].per_record,
+                allowance=u.allowance,
+                tax_category=u.tax_category,
+            )
+            for u in c.usage_charges
+        ),
+        one_time_fees=tuple(
+            OneTimeFee(f.code, f.amount, f.tax_category, f.per_quantity) for f in c.one_time_fees
+        ),
+        suspension_fee=(
+            SuspensionFee(
+                c.suspension_fee.code,
+                c.suspension_fee.amount,
+                c.suspension_fee.tax_category,
+                c.suspension_fee.per_quantity,
+            )
+            if c.suspension_fee
+            else None
+        ),
+        minimum_term=term,
+        early_termination=rule,
+    )
+
+
+def _subscription_input(
+    sub: Subscription,
+    timeline: Timeline,
+    service_of_plan: dict[str, str],
+    plan_versions: dict[str, list[tuple[dt.date, PricePlan]]],
+) -> SubscriptionInput:
+    """Events → the rating core's dated lists (RATING.md §3: a change effective E applies
+    from E; a plan revision is an assignment of the new version from its date)."""
+    plans: list[PlanAssignment] = []
+    quantities: list[QuantityChange] = []
+    suspensions: list[Suspension] = []
+    overrides: list[PriceOverride] = []
+    life_end = timeline.end
+    runs = list(zip(timeline.breaks, timeline.states, strict=True))
+    previous_plan: str | None = None
+    previous_quantity: int | None = None
+    open_overrides: dict[str, tuple[dt.date, Decimal]] = {}
+    suspended_since: dt.date | None = None
+    for index, (start, state) in enumerate(runs):
+        run_end = runs[index + 1][0] - _ONE_DAY if index + 1 < len(runs) else life_end
+        if state.price_plan_id != previous_plan:
+            versions = plan_versions.get(state.price_plan_id, [])
+            for n, (valid_from, plan) in enumerate(versions):
+                next_from = versions[n + 1][0] if n + 1 < len(versions) else None
+                if next_from is not None and next_from <= start:
+                    continue
+                if run_end is not None and valid_from > run_end:
+                    break
+                plans.append(PlanAssignment(max(valid_from, start), plan))
+            previous_plan = state.price_plan_id
+        if state.quantity != previous_quantity:
+            quantities.append(QuantityChange(start, Decimal(state.quantity)))
+            previous_quantity = state.quantity
+        if state.status is Status.SUSPENDED and suspended_since is None:
+            suspended_since = start
+        elif state.status is Status.ACTIVE and suspended_since is not None:
+            suspensions.append(Suspension(suspended_since, start - _ONE_DAY))
+            suspended_since = None
+        current = dict(state.overrides)
+        for code, (since, amount) in list(open_overrides.items()):
+            if current.get(code) != amount:
+                overrides.append(PriceOverride(code, since, start - _ONE_DAY, amount))
+                del open_overrides[code]
+        for code, amount in current.items():
+            if code not in open_overrides:
+                open_overrides[code] = (start, amount)
+    if suspended_since is not None:
+        suspensions.append(Suspension(suspended_since, life_end))
+    for code, (since, amount) in open_overrides.items():
+        overrides.append(PriceOverride(code, since, None, amount))
+    return SubscriptionInput(
+        subscription_id=sub.id,
+        service_id=service_of_plan.get(sub.price_plan_id, ""),
+        start_date=timeline.start,
+        end_date=timeline.end,
+        plans=tuple(plans),
+        quantities=tuple(quantities),
+        suspensions=tuple(suspensions),
+        overrides=tuple(overrides),
+    )
+
+
+def _discount(row: DiscountRow, table: DiscountTable) -> rd.Discount:
+    conditions = table.conditions or {}
+    window = conditions.get("window")
+    return rd.Discount(
+        discount_id=row.id,
+        table=rating_discount_table(table),
+        subscription_id=row.subscription_id,
+        scope=rd.DiscountScope(row.scope),
+        valid_from=row.start_date,
+        valid_to=row.end_date,
+        priority=row.priority,
+        window=(
+            rd.CampaignWindow(
+                rd.WindowAnchor(window.get("anchor", "start")),
+                int(window["months"]),
+                int(window.get("offset_months", 0)),
+            )
+            if window
+            else None
+        ),
+        required_services=frozenset(conditions.get("required_services") or ()),
+        loyalty_steps=rating_loyalty_steps(table),
+    )
+
+
+def load_contract_batch(
+    session: Session, closing_date: dt.date, contract_ids: Sequence[str]
+) -> ContractBatch:
+    """The rating inputs of `contract_ids` for the billing month closing on `closing_date`."""
+    from kakin.billing.closing import months_closed_on  # noqa: PLC0415 - avoids an import cycle
+
+    batch = ContractBatch(closing_date)
+    closed = months_closed_on(closing_date)
+    tenant = get_tenant(session)
+    policy = RatingPolicy(
+        currency=tenant.currency,
+        line_rounding=RoundingMode(tenant.line_rounding),
+        tax_rounding=RoundingMode(tenant.tax_rounding),
+        tax_mode=TaxMode(tenant.tax_mode),
+    )
+    rates = tax_rates(session)
+    ids = list(contract_ids)
+    contracts = [
+        c for part in _in_chunks(ids) for c in session.scalars(select(Contract).where(Contract.id.in_(part)))
+    ]
+    subscriptions: dict[str, list[Subscription]] = defaultdict(list)
+    for part in _in_chunks(ids):
+        for sub in session.scalars(select(Subscription).where(Subscription.contract_id.in_(part))):
+            subscriptions[sub.contract_id].append(sub)
+    all_subs = [s for subs in subscriptions.values() for s in subs]
+    timelines = load_timelines(session, [s.id for s in all_subs])
+
+    plan_ids = sorted({st.price_plan_id for t in timelines.values() for st in t.states})
+    versions_by_plan = plan_versions_for(session, plan_ids)
+    service_of_plan = {
+        plan_id: service_id
+        for plan_id, service_id in session.execute(
+            select(PricePlanRow.id, PricePlanRow.service_id).where(PricePlanRow.id.in_(plan_ids))
+        )
+    }
+    tariff_ids: set[str] = set()
+    item_ids: set[str] = set()
+    for versions in versions_by_plan.values():
+        for v in versions:
+            for u in v.components.get("usage_charges") or ():
+                tariff_ids.add(u["tariff_id"])
+                item_ids.add(u["usage_item"])
+    tariffs: dict[str, tuple[TariffVersion, ...]] = {
+        tid: tuple(TariffVersion(tid, tv.effective_from, rating_tariff(tv)) for tv in tvs)
+        for tid, tvs in tariff_versions_for(session, sorted(tariff_ids)).items()
+    }
+    items: dict[str, _UsageItemFacts] = {}
+    if item_ids:
+        for item in session.scalars(select(UsageItem).where(UsageItem.id.in_(item_ids))):
+            items[item.id] = _UsageItemFacts(item.unit, item.unit_name, item.rating == "per_record", item.name)
+            batch.names[item.id] = item.name
+    plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
+    for plan_id, versions in versions_by_plan.items():
+        plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
+        for v in versions:
+            for group in ("recurring_fees", "one_time_fees", "usage_charges"):
+                for comp in v.components.get(group) or ():
+                    if comp.get("code") and comp.get("name"):
+                        batch.names[comp["code"]] = comp["name"]
+            if v.components.get("suspension_fee"):
+                batch.names[v.components["suspension_fee"]["code"]] = v.components["suspension_fee"]["name"]
+
+    discounts: dict[str, list[rd.Discount]] = defaultdict(list)
+    discount_rows = [
+        d for part in _in_chunks(ids) for d in session.scalars(select(DiscountRow).where(DiscountRow.contract_id.in_(part)))
+    ]
+    if discount_rows:
+        tables = {
+            t.id: t
+            for t in session.scalars(
+                select(DiscountTable).where(DiscountTable.id.in_({d.discount_table_id for d in discount_rows}))
+            )
+        }
+        for d in discount_rows:
+            discounts[d.contract_id].append(_discount(d, tables[d.discount_table_id]))
+            batch.names[d.id] = tables[d.discount_table_id].name
+
+    month = next(iter(closed.values())) if closed else None
+    period: Period | None = None
+    if month is not None:
+        code = next(iter(closed))
+        period = billing_period(parse_closing_day(code), month)
+    usage = load_usage(session, [s.id for s in all_subs], period.start, period.end) if period else {}
+
+    drafts = {
+        r.contract_id: r.id
+        for part in _in_chunks(ids)
+        for r in session.scalars(
+            select(Receivable).where(Receivable.contract_id.in_(part), Receivable.billing_month == str(month))
+        )
+    }
+    adjustments: dict[str, list[RatingAdjustment]] = defaultdict(list)
+    for part in _in_chunks(ids):
+        for a in session.scalars(
+            select(Adjustment).where(
+                Adjustment.contract_id.in_(part),
+                or_(Adjustment.receivable_id.is_(None), Adjustment.receivable_id.in_(list(drafts.values()) or [""])),
+            )
+        ):
+            if a.receivable_id is not None and drafts.get(a.contract_id) != a.receivable_id:
+                continue
+            adjustments[a.contract_id].append(
+                RatingAdjustment(a.id, Decimal(a.amount).scaleb(-_minor(tenant.currency)), TaxCategory(a.tax_category), a.subscription_id)
+            )
+            batch.names[a.id] = a.reason
+
+    for contract in contracts:
+        try:
+            if contract.closing_day not in closed:
+                raise ValueError(f"closing day {contract.closing_day} does not close on {closing_date}")
+            batch.months[contract.id] = closed[contract.closing_day]
+            subs = sorted(subscriptions.get(contract.id, []), key=lambda s: s.id)
+            sub_inputs = tuple(
+                _subscription_input(s, timelines[s.id], service_of_plan, plans) for s in subs if s.id in timelines
+            )
+            day = contract.payment_terms_day
+            batch.inputs[contract.id] = ContractInput(
+                contract_id=contract.id,
+                closing_day=parse_closing_day(contract.closing_day),
+                start_date=contract.start_date,
+                subscriptions=sub_inputs,
+                policy=RatingPolicy(contract.currency, policy.line_rounding, policy.tax_rounding, policy.tax_mode),
+                usage=tuple(e for s in subs for e in usage.get(s.id, ())),
+                discounts=tuple(discounts.get(contract.id, ())),
+                adjustments=tuple(adjustments.get(contract.id, ())),
+                payment_terms=PaymentTerms(contract.payment_terms_months, "eom" if day == "eom" else int(day)),
+                direct_debit=contract.payment_method_kind == "direct_debit",
+                tax_rates=rates,
+            )
+            batch.facts[contract.id] = ContractFacts(contract.customer_id, contract.payment_method_kind)
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            batch.errors[contract.id] = f"{type(exc).__name__}: {exc}"
+            batch.months.pop(contract.id, None)
+    return batch
+
+
+def _minor(currency: str) -> int:
+    from kakin.kit.money import minor_units  # noqa: PLC0415
+
+    return minor_units(currency)

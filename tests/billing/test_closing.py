@@ -1,0 +1,142 @@
+"""The closing batch end to end through the API: receivables and lines that explain every
+yen, a rerun that changes nothing, issued receivables never rewritten (RATING.md §2, §8)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.factories.api import Api
+from tests.factories.catalog import create_service, create_tariff, create_usage_item
+
+
+def _run_closing(api: Api, closing_date: str) -> dict[str, Any]:
+    started = api.post("/v1/closing-runs", json={"closing_date": closing_date})
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        run = api.get(f"/v1/closing-runs/{run_id}").json()
+        if run["status"] not in ("pending", "running"):
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+
+
+def _setup(api: Api) -> dict[str, str]:
+    """An eom-closing contract whose internet subscription starts mid-October, with
+    packet usage on a per-unit tariff (0.05 yen per 128-byte packet)."""
+    service = create_service(api)
+    item = create_usage_item(api)
+    tariff = create_tariff(api)
+    plan = api.created(
+        "/v1/price-plans",
+        {
+            "code": "HOME",
+            "name": "光ホーム",
+            "service_id": service["id"],
+            "effective_from": "2026-01-01",
+            "recurring_fees": [{"code": "base", "name": "月額基本料", "amount": "3100"}],
+            "one_time_fees": [{"code": "setup", "name": "契約事務手数料", "amount": "3300"}],
+            "usage_charges": [{"usage_item": item["id"], "tariff_id": tariff["id"]}],
+        },
+    )
+    customer = api.created("/v1/customers", {"name": "締め 太郎"})
+    contract = api.created(
+        "/v1/contracts",
+        {"customer_id": customer["id"], "closing_day": "eom", "start_date": "2026-10-01"},
+    )
+    subscription = api.created(
+        "/v1/subscriptions",
+        {"contract_id": contract["id"], "price_plan_id": plan["id"], "start_date": "2026-10-22"},
+    )
+    batch = api.post(
+        "/v1/usage-records/batch",
+        json={
+            "records": [
+                {
+                    "record_id": f"u-{n}",
+                    "subscription_id": subscription["id"],
+                    "usage_item": item["code"],
+                    "quantity": "128000",
+                    "used_at": f"2026-10-{22 + n}T12:00:00+09:00",
+                }
+                for n in range(3)
+            ]
+        },
+    )
+    assert batch.status_code in (200, 201), batch.text
+    return {"contract": contract["id"], "subscription": subscription["id"]}
+
+
+def test_closing_rates_a_partial_month_with_usage_and_one_time_fee(api: Api) -> None:
+    ids = _setup(api)
+    run = _run_closing(api, "2026-11-01")
+    assert run["status"] == "completed", run
+    assert run["contracts_total"] == run["contracts_done"] == 1
+    page = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()
+    assert len(page["items"]) == 1
+    receivable = api.get(f"/v1/receivables/{page['items'][0]['id']}").json()
+    assert receivable["billing_month"] == "2026-10"
+    assert receivable["period_start"] == "2026-10-01"
+    assert receivable["period_end"] == "2026-10-31"
+    assert receivable["status"] == "draft"
+    amounts = {line["kind"]: line["amount"] for line in receivable["lines"]}
+    # RATING.md §3: 3,100 × 10 active days (22nd–31st) / 31 = 1,000
+    assert amounts["recurring"] == 1000
+    # RATING.md §3: one-time fees are billed on the first closing after they are incurred
+    assert amounts["one_time"] == 3300
+    # RATING.md §4: 384,000 bytes / 128 = 3,000 packets × 0.05 = 150
+    assert amounts["usage"] == 150
+    # RATING.md §8: the lines add up to the receivable's pre-tax total, exactly
+    assert sum(line["amount"] for line in receivable["lines"]) == receivable["subtotal"] == 4450
+    # RATING.md §7: tax once per rate: floor(4,450 × 10 %) = 445
+    assert receivable["tax_total"] == 445
+    assert receivable["total"] == 4895
+
+
+def test_running_the_closing_again_changes_nothing(api: Api) -> None:
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    first = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"]
+    again = _run_closing(api, "2026-11-01")
+    assert again["status"] == "completed"
+    second = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"]
+    assert second == first
+
+
+def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api: Api) -> None:
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    adjustment = api.post(
+        f"/v1/contracts/{ids['contract']}/adjustments",
+        json={"amount": "-500", "tax_category": "standard", "reason": "お詫び"},
+    )
+    assert adjustment.status_code == 201, adjustment.text
+    _run_closing(api, "2026-11-01")
+    redrawn = api.get(f"/v1/receivables/{receivable['id']}").json()
+    assert redrawn["subtotal"] == receivable["subtotal"] - 500
+    assert any(line["kind"] == "adjustment" for line in redrawn["lines"])
+
+    finalized = api.post(f"/v1/receivables/{receivable['id']}/finalize")
+    assert finalized.status_code == 200, finalized.text
+    assert finalized.json()["status"] == "open"
+    assert finalized.json()["invoice_number"] == 1
+    api.post(
+        f"/v1/contracts/{ids['contract']}/adjustments",
+        json={"amount": "1000", "tax_category": "standard", "reason": "late fix"},
+    )
+    _run_closing(api, "2026-11-01")
+    after = api.get(f"/v1/receivables/{receivable['id']}").json()
+    assert after["subtotal"] == redrawn["subtotal"]
+    assert after["status"] == "open"
+
+
+def test_other_tenants_see_no_receivables(api: Api, other_api: Api) -> None:
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    assert other_api.get(f"/v1/receivables/{receivable['id']}").status_code == 404
+    assert other_api.get("/v1/receivables").json()["items"] == []
+    assert other_api.post(f"/v1/receivables/{receivable['id']}/finalize").status_code == 404
