@@ -11,6 +11,8 @@ from starlette.types import Scope
 from kakin import __version__
 from kakin.audit.api import router as audit_router
 from kakin.billing.api import router as billing_router
+from kakin.billing.documents_api import router as documents_router
+from kakin.billing.scheduler import Scheduler
 from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
 from kakin.customers.api import router as customers_router
@@ -38,7 +40,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if own_runtime and rt.settings.scheduler_interval_seconds > 0:
+            # size 0 (SCALE.md): the serving process also runs the batches
+            scheduler = Scheduler(rt, rt.settings.scheduler_interval_seconds)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if own_runtime:
             rt.close()
 
@@ -69,6 +78,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         contracts_router,
         usage_router,
         billing_router,
+        documents_router,
         audit_router,
     )
     for router in routers:

@@ -266,3 +266,84 @@ def usage_rollup(
     typer.echo(
         f"rolled up {result.days} day(s) of {result.tenants} tenant(s): {result.totals} totals"
     )
+
+
+# --- closing and the worker ------------------------------------------------------------
+
+
+@app.command("close")
+def close_command(
+    date: Annotated[str, typer.Option("--date", help="closing date YYYY-MM-DD (締め処理日)")],
+    tenant: Annotated[
+        str | None, typer.Option("-t", "--tenant", help="tenant id or name (default: all)")
+    ] = None,
+) -> None:
+    """Run the closing of --date: rate every contract whose billing period ended the day
+    before (RATING.md §2). Safe to repeat; an interrupted run resumes."""
+    import datetime as dt  # noqa: PLC0415
+
+    from kakin.billing import closing  # noqa: PLC0415
+    from kakin.billing.errors import ClosingInProgress  # noqa: PLC0415
+    from kakin.billing.models import ClosingRun  # noqa: PLC0415
+
+    try:
+        closing_date = dt.date.fromisoformat(date)
+    except ValueError:
+        typer.secho("kakin: --date takes YYYY-MM-DD", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    runtime = _runtime()
+    if tenant:
+        tenant_ids = [_choose_tenant(runtime, tenant)]
+    else:
+        with unscoped_session(runtime.sessions) as session:
+            tenant_ids = [t.tenant_id for t in tenancy.list_tenants(session) if "rating" in t.functions]
+    failed = False
+    for tenant_id in tenant_ids:
+        with typer.progressbar(length=1, label=f"closing {tenant_id}", file=sys.stderr) as bar:
+            shown = 0
+
+            def progress(p: closing.RunProgress) -> None:
+                nonlocal shown
+                bar.length = max(p.total, 1)
+                bar.update(p.done - shown)
+                shown = p.done
+
+            try:
+                run_id = closing.close(runtime.sessions, tenant_id, closing_date, progress=progress)
+            except ClosingInProgress as exc:
+                typer.secho(f"kakin: {exc.detail}", fg=typer.colors.RED, err=True)
+                failed = True
+                continue
+        with tenant_session(runtime.sessions, tenant_id) as session:
+            run = session.get_one(ClosingRun, (tenant_id, run_id))
+            typer.echo(
+                f"{tenant_id}: {run.status}: {run.contracts_done}/{run.contracts_total} contracts, "
+                f"{run.receivables_written} receivables and {run.lines_written} lines written"
+            )
+            for error in run.errors[:MAX_ERRORS_SHOWN]:
+                typer.secho(f"  {error['contract_id']}: {error['reason']}", err=True)
+            failed = failed or run.status != "completed"
+    runtime.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="do one pass and exit")] = False,
+) -> None:
+    """Run the batches without the API: the daily usage rollup and the due closings."""
+    from kakin.billing.scheduler import Scheduler, run_due_work  # noqa: PLC0415
+
+    runtime = _runtime()
+    if once:
+        typer.echo(f"ran {run_due_work(runtime)} closing(s)")
+        runtime.close()
+        return
+    scheduler = Scheduler(runtime, runtime.settings.scheduler_interval_seconds or 300.0)
+    typer.echo("kakin worker running; Ctrl-C to stop")
+    try:
+        scheduler.run()
+    except KeyboardInterrupt:
+        pass
+    runtime.close()

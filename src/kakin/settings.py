@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     master_key: str = ""
     """Base64 of 32 bytes wrapping every tenant's data key; empty means `var_dir/master.key`."""
 
+    scheduler_interval_seconds: float = 300.0
+    """How often `kakin serve` / `kakin worker` look for due rollups and closings; 0 turns
+    the scheduler off in `kakin serve` (run `kakin worker` instead)."""
+
     access_token_ttl_seconds: int = 3600
     """RFC 6749 §4.4 tokens are short-lived: one hour unless configured."""
 

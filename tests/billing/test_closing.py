@@ -3,8 +3,11 @@ yen, a rerun that changes nothing, issued receivables never rewritten (RATING.md
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
+
+from pypdf import PdfReader
 
 from tests.factories.api import Api
 from tests.factories.catalog import create_service, create_tariff, create_usage_item
@@ -140,3 +143,60 @@ def test_other_tenants_see_no_receivables(api: Api, other_api: Api) -> None:
     assert other_api.get(f"/v1/receivables/{receivable['id']}").status_code == 404
     assert other_api.get("/v1/receivables").json()["items"] == []
     assert other_api.post(f"/v1/receivables/{receivable['id']}/finalize").status_code == 404
+
+
+def test_changes_dated_inside_an_issued_period_are_refused(api: Api) -> None:
+    """Issue 2 §6: past dates allowed only while the period is not closed."""
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    # while the receivable is a draft, a past-dated change is still allowed
+    allowed = api.post(
+        f"/v1/subscriptions/{ids['subscription']}/quantity-changes",
+        json={"quantity": 2, "effective_date": "2026-10-30"},
+    )
+    assert allowed.status_code == 201, allowed.text
+    api.post(f"/v1/receivables/{receivable['id']}/finalize")
+    refused = api.post(
+        f"/v1/subscriptions/{ids['subscription']}/suspensions",
+        json={"effective_date": "2026-10-31"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("period-closed")
+    deleted = api.delete("/v1/usage-records/u-0")
+    assert deleted.status_code == 409
+    later = api.post(
+        f"/v1/subscriptions/{ids['subscription']}/suspensions",
+        json={"effective_date": "2026-11-05"},
+    )
+    assert later.status_code == 201, later.text
+
+
+def test_a_finalised_receivable_renders_a_qualified_invoice_pdf(api: Api) -> None:
+    """Issue 3 §5: the PDF carries the legally required items of a qualified invoice."""
+    api.patch(
+        "/v1/tenant",
+        json={"issuer_name": "株式会社カキン通信", "registration_number": "T1180301018771"},
+    )
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    api.post(f"/v1/receivables/{receivable['id']}/finalize")
+    response = api.get(f"/v1/receivables/{receivable['id']}/invoice.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    text = "".join(
+        "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.content)).pages
+    )
+    for item in ("適格請求書", "株式会社カキン通信", "T1180301018771", "締め太郎", "¥4,895", "¥445"):
+        assert item in text, item
+
+    note = api.post(
+        f"/v1/receivables/{receivable['id']}/credit-notes",
+        json={"reason": "返金", "lines": [{"description": "月額基本料の返金", "amount": "1000"}]},
+    )
+    assert note.status_code == 201, note.text
+    assert note.json()["total"] == 1100
+    pdf = api.get(f"/v1/credit-notes/{note.json()['id']}/credit-note.pdf")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")

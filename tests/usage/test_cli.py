@@ -125,3 +125,14 @@ def test_rollup_runs_for_a_tenant_and_again_changes_nothing(
     assert "rolled up 0 day(s)" in second.output
     wholesale = cli.invoke(app, ["usage", "rollup", "-t", api.tenant_id, "--date", "2026-11-03"])
     assert "rolled up 1 day(s) of 1 tenant(s): 1 totals" in wholesale.output
+
+
+def test_without_a_tenant_the_import_lists_the_tenants_to_choose_from(
+    cli: CliRunner, api: Api, tmp_path: Path
+) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    result = cli.invoke(app, ["usage", "import", str(path)])
+    assert result.exit_code == 2
+    assert api.tenant_id in result.output
+    assert "choose a tenant with -t TENANT" in result.output

@@ -280,3 +280,38 @@ def test_the_openapi_document_describes_the_request_bodies(client: TestClient) -
     schema = batch["content"]["application/json"]["schema"]
     assert schema["properties"]["records"]["maxItems"] == 10_000
     assert "used_at" in schema["properties"]["records"]["items"]["properties"]
+
+
+def test_a_record_id_is_unique_across_months(world: World) -> None:
+    # The primary key holds the month (partitioning); uniqueness in the tenant is checked
+    # across every month before inserting.
+    world.api.created("/v1/usage-records", record(world.sub, world.item, record_id="m-1"))
+    december = record(world.sub, world.item, used_at="2026-12-05T10:00:00+09:00", record_id="m-1")
+    response = world.api.post(BATCH, json={"records": [december]})
+    assert response.status_code == 409
+    assert world.api.get("/v1/usage-records/m-1").json()["used_on"] == "2026-11-10"
+
+
+def test_records_land_in_their_month_partition_on_postgresql(
+    world: World, runtime: Runtime
+) -> None:
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("partitions are a PostgreSQL feature")
+    records = [
+        record(world.sub, world.item, used_at="2027-03-31T15:00:00Z"),  # Tokyo: April 1
+        record(world.sub, world.item, used_at="2027-03-15T10:00:00+09:00"),
+    ]
+    assert world.api.post(BATCH, json={"records": records}).json()["accepted"] == 2
+    with runtime.engine.connect() as conn:
+        counts = {
+            name: conn.exec_driver_sql(
+                f"SELECT count(*) FROM usage_partitions.{name} WHERE tenant_id = %s",  # noqa: S608
+                (world.api.tenant_id,),
+            ).scalar()
+            for name in ("usage_records_2027_03", "usage_records_2027_04", "usage_records_default")
+        }
+    assert counts == {
+        "usage_records_2027_03": 1,
+        "usage_records_2027_04": 1,
+        "usage_records_default": 0,
+    }

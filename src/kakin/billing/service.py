@@ -159,8 +159,13 @@ def issue_credit_note(
         issued_on=today_for(tenant),
         reason=body.reason,
         lines=[
-            {"description": line.description, "amount": int(line.amount), "tax_category": line.tax_category}
-            for line in body.lines
+            {
+                "description": line.description,
+                "amount": int(line.amount),
+                "tax_category": line.tax_category,
+                "tax_rate": str(rate),
+            }
+            for line, (_, rate, _) in zip(body.lines, amounts, strict=True)
         ],
         subtotal=to_minor(total - tax_total, currency),
         tax_total=to_minor(tax_total, currency),

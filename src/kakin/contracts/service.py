@@ -26,6 +26,7 @@ from kakin.contracts.errors import (
     ContractHasSubscriptionsBeyondEnd,
     ContractInUse,
     ContractNotFound,
+    PeriodClosed,
 )
 from kakin.contracts.models import Contract, Discount, Subscription
 from kakin.contracts.schemas import (
@@ -55,13 +56,20 @@ def ensure_period_open(session: Session, contract: Contract, day: dt.date) -> No
     """Refuse (409 `period-closed`) a change effective on `day` if `contract`'s billing
     period containing `day` is already closed.
 
-    Issue: "past dates allowed only while the period is not closed". No closings exist
-    yet, so nothing is refused today; the rating issue implements this by looking at the
-    contract's closed receivables / closing runs (raise `errors.PeriodClosed`). Every path
-    that changes what a past day is billed calls this one function: subscription events
-    and creation, discount creation, change and deletion, contract end-date changes.
+    Issue: "past dates allowed only while the period is not closed". A period is closed
+    once its receivable is issued (no longer `draft`: RATING.md §8, billing decides it).
+    Every path that changes what a past day is billed calls this one function:
+    subscription events and creation, discount creation, change and deletion, contract
+    end-date changes.
     """
-    del session, contract, day
+    from kakin.billing.service import is_period_closed  # noqa: PLC0415 - billing builds on contracts
+
+    if is_period_closed(session, contract.id, day):
+        raise PeriodClosed(
+            f"the billing period containing {day.isoformat()} is closed; "
+            "bill a correction as an adjustment instead",
+            day=day.isoformat(),
+        )
 
 
 def local_today(tenant: Tenant) -> dt.date:

@@ -22,7 +22,7 @@ from kakin.kit.errors import InvalidRequest
 from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, decode_cursor, encode_cursor
 from kakin.tenancy.models import Tenant
-from kakin.usage.errors import UsageRecordNotFound
+from kakin.usage.errors import UsagePeriodClosed, UsageRecordNotFound
 from kakin.usage.intake import Locate, Registration, mark_days_pending, register_records
 from kakin.usage.models import UsageRecord
 from kakin.usage.schemas import UsageRecordOut
@@ -188,11 +188,18 @@ def ensure_usage_period_open(session: Session, subscription_id: str, day: dt.dat
     """Refuse (409 `usage-period-closed`) to change usage of `day` once the billing period
     containing it is closed: afterwards a correction is an adjustment (RATING.md §8).
 
-    THE one place deciding it. No closing exists yet, so nothing is refused today; the
-    closing batch implements this by looking at the subscription's contract's closed
-    periods (raise `errors.UsagePeriodClosed`).
+    THE one place deciding it; billing says which periods are closed.
     """
-    del session, subscription_id, day
+    from kakin.billing.service import is_period_closed  # noqa: PLC0415 - billing builds on usage
+
+    contract_id = session.scalar(
+        select(Subscription.contract_id).where(Subscription.id == subscription_id)
+    )
+    if contract_id is not None and is_period_closed(session, contract_id, day):
+        raise UsagePeriodClosed(
+            f"usage of {day.isoformat()} is in a closed billing period; "
+            "correct it with an adjustment"
+        )
 
 
 def delete_record(session: Session, record_id: str) -> None:
