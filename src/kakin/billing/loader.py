@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -260,6 +260,43 @@ def _discount(row: DiscountRow, table: DiscountTable) -> rd.Discount:
     )
 
 
+def rating_plans(
+    session: Session,
+    versions_by_plan: Mapping[str, Sequence[PricePlanVersion]],
+    names: dict[str, str],
+) -> dict[str, list[tuple[dt.date, PricePlan]]]:
+    """Price plan versions as the rating core's plans, `(effective_from, plan)` in the
+    order given, with their tariffs and usage items read in two queries. The labels of
+    their fees, charges and usage items are added to `names` (see `ContractBatch.describe`)."""
+    tariff_ids: set[str] = set()
+    item_ids: set[str] = set()
+    for versions in versions_by_plan.values():
+        for v in versions:
+            for u in v.components.get("usage_charges") or ():
+                tariff_ids.add(u["tariff_id"])
+                item_ids.add(u["usage_item"])
+    tariffs: dict[str, tuple[TariffVersion, ...]] = {
+        tid: tuple(TariffVersion(tid, tv.effective_from, rating_tariff(tv)) for tv in tvs)
+        for tid, tvs in tariff_versions_for(session, sorted(tariff_ids)).items()
+    }
+    items: dict[str, _UsageItemFacts] = {}
+    if item_ids:
+        for item in session.scalars(select(UsageItem).where(UsageItem.id.in_(item_ids))):
+            items[item.id] = _UsageItemFacts(item.unit, item.unit_name, item.rating == "per_record", item.name)
+            names[item.id] = item.name
+    plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
+    for plan_id, versions in versions_by_plan.items():
+        plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
+        for v in versions:
+            for group in ("recurring_fees", "one_time_fees", "usage_charges"):
+                for comp in v.components.get(group) or ():
+                    if comp.get("code") and comp.get("name"):
+                        names[comp["code"]] = comp["name"]
+            if v.components.get("suspension_fee"):
+                names[v.components["suspension_fee"]["code"]] = v.components["suspension_fee"]["name"]
+    return plans
+
+
 def load_contract_batch(
     session: Session, closing_date: dt.date, contract_ids: Sequence[str]
 ) -> ContractBatch:
@@ -295,32 +332,7 @@ def load_contract_batch(
             select(PricePlanRow.id, PricePlanRow.service_id).where(PricePlanRow.id.in_(plan_ids))
         )
     }
-    tariff_ids: set[str] = set()
-    item_ids: set[str] = set()
-    for versions in versions_by_plan.values():
-        for v in versions:
-            for u in v.components.get("usage_charges") or ():
-                tariff_ids.add(u["tariff_id"])
-                item_ids.add(u["usage_item"])
-    tariffs: dict[str, tuple[TariffVersion, ...]] = {
-        tid: tuple(TariffVersion(tid, tv.effective_from, rating_tariff(tv)) for tv in tvs)
-        for tid, tvs in tariff_versions_for(session, sorted(tariff_ids)).items()
-    }
-    items: dict[str, _UsageItemFacts] = {}
-    if item_ids:
-        for item in session.scalars(select(UsageItem).where(UsageItem.id.in_(item_ids))):
-            items[item.id] = _UsageItemFacts(item.unit, item.unit_name, item.rating == "per_record", item.name)
-            batch.names[item.id] = item.name
-    plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
-    for plan_id, versions in versions_by_plan.items():
-        plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
-        for v in versions:
-            for group in ("recurring_fees", "one_time_fees", "usage_charges"):
-                for comp in v.components.get(group) or ():
-                    if comp.get("code") and comp.get("name"):
-                        batch.names[comp["code"]] = comp["name"]
-            if v.components.get("suspension_fee"):
-                batch.names[v.components["suspension_fee"]["code"]] = v.components["suspension_fee"]["name"]
+    plans = rating_plans(session, versions_by_plan, batch.names)
 
     discounts: dict[str, list[rd.Discount]] = defaultdict(list)
     discount_rows = [
