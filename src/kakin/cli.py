@@ -214,12 +214,11 @@ def usage_import(
     from kakin.usage.csv_import import ImportFailed, count_lines, import_usage_csv  # noqa: PLC0415
 
     runtime = _runtime()
-    tenant_id = _choose_tenant(runtime, tenant)
     try:
+        tenant_id = _choose_tenant(runtime, tenant)
         with typer.progressbar(length=count_lines(file), label="importing", file=sys.stderr) as bar:
             result = import_usage_csv(runtime, tenant_id, file, progress=bar.update)
     except ImportFailed as exc:
-        runtime.close()
         shown = exc.errors[:MAX_ERRORS_SHOWN]
         for where, reason in shown:
             typer.secho(f"{file.name}: {where}: {reason}", fg=typer.colors.RED, err=True)
@@ -227,7 +226,8 @@ def usage_import(
             typer.secho(f"… and {len(exc.errors) - len(shown)} more", err=True)
         typer.secho(f"kakin: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    runtime.close()
+    finally:
+        runtime.close()
     typer.echo(
         f"accepted {result.accepted}, duplicates {result.duplicates}, "
         f"{result.rows} records in {result.elapsed:.2f} s ({result.rate:,.0f} records/s)"
@@ -260,9 +260,11 @@ def usage_rollup(
         typer.secho("kakin: --date takes YYYY-MM-DD", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     runtime = _runtime()
-    tenant_id = _choose_tenant(runtime, tenant) if tenant else None
-    result = run_rollup(runtime, tenant_id=tenant_id, days=days)
-    runtime.close()
+    try:
+        tenant_id = _choose_tenant(runtime, tenant) if tenant else None
+        result = run_rollup(runtime, tenant_id=tenant_id, days=days)
+    finally:
+        runtime.close()
     typer.echo(
         f"rolled up {result.days} day(s) of {result.tenants} tenant(s): {result.totals} totals"
     )
