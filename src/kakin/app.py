@@ -12,6 +12,7 @@ from kakin import __version__
 from kakin.audit.api import router as audit_router
 from kakin.billing.api import router as billing_router
 from kakin.billing.documents_api import router as documents_router
+from kakin.billing.preview_api import router as preview_router
 from kakin.billing.scheduler import Scheduler
 from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
@@ -78,6 +79,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         contracts_router,
         usage_router,
         billing_router,
+        preview_router,
         documents_router,
         audit_router,
     )

@@ -315,3 +315,27 @@ def test_records_land_in_their_month_partition_on_postgresql(
         "usage_records_2027_04": 1,
         "usage_records_default": 0,
     }
+
+
+def test_a_month_whose_rows_already_sit_in_default_still_takes_records(
+    world: World, runtime: Runtime
+) -> None:
+    # PostgreSQL refuses a month's partition while DEFAULT holds rows of that month; the
+    # records then go to DEFAULT too, and nothing fails.
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("partitions are a PostgreSQL feature")
+    first = record(world.sub, world.item, used_at="2031-01-10T10:00:00+09:00", record_id="y-1")
+    with runtime.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO usage_partitions.usage_records_default VALUES"
+            " (%s, 'y-0', '2031-01-09', %s, 'x', 1, '2031-01-09 01:00', 'h', '2031-01-09 01:00')",
+            (world.api.tenant_id, world.sub.id),
+        )
+    assert world.api.post("/v1/usage-records", json=first).status_code == 201
+    with runtime.engine.connect() as conn:
+        in_default = conn.exec_driver_sql(
+            "SELECT record_id FROM usage_partitions.usage_records_default"
+            " WHERE tenant_id = %s ORDER BY record_id",
+            (world.api.tenant_id,),
+        ).scalars()
+        assert list(in_default) == ["y-0", "y-1"]

@@ -97,7 +97,12 @@ def token(
     return JSONResponse(body.model_dump(), headers=_NO_STORE)
 
 
-@router.post("/v1/oauth/revoke", status_code=200)
+@router.post(
+    "/v1/oauth/revoke",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"description": "revoked, or was not valid (RFC 7009 §2.2)", "content": {}}},
+)
 def revoke(request: Request, token: Annotated[str, Form()]) -> Response:
     """RFC 7009: revoke an access token. The token itself is the proof of possession."""
     tenant_id = tenant_of_credential(token)

@@ -77,6 +77,16 @@ class TenantSettingsIn(BaseModel):
     functions: list[Function] | None = None
 
     @model_validator(mode="after")
+    def _no_nulls_where_a_value_is_required(self) -> TenantSettingsIn:
+        nullable = {"issuer_name", "registration_number"}
+        for name in self.model_fields_set - nullable:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        if self.functions is not None:
+            self.functions = list(dict.fromkeys(self.functions))
+        return self
+
+    @model_validator(mode="after")
     def _rating_needs_contracts(self) -> TenantSettingsIn:
         functions = self.functions or []
         if Function.RATING in functions and Function.CONTRACTS not in functions:

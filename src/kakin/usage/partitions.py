@@ -26,6 +26,9 @@ PARTITION_SCHEMA = "usage_partitions"
 
 PARENT_TABLE = "usage_records"
 
+LOCK_TIMEOUT = "5s"
+"""How long creating a partition may wait for the parent table's lock."""
+
 log = logging.getLogger("kakin.usage.partitions")
 
 _known: weakref.WeakKeyDictionary[Engine, set[dt.date]] = weakref.WeakKeyDictionary()
@@ -73,13 +76,16 @@ def ensure_month_partitions(session: Session, days: Iterable[dt.date]) -> None:
     )
     for month in sorted(wanted):
         name = partition_name(month)
-        if name in existing:
+        if name in existing or not _create_partition(session, month, name):
+            # Existing, or not creatable now: either way not tried again by this process.
             known.add(month)
-            continue
-        _create_partition(session, month, name)
 
 
-def _create_partition(session: Session, month: dt.date, name: str) -> None:
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :t, true)")
+
+
+def _create_partition(session: Session, month: dt.date, name: str) -> bool:
+    """Create the month's partition; False if that failed (its rows then go to DEFAULT)."""
     ddl = (
         f'CREATE TABLE IF NOT EXISTS "{PARTITION_SCHEMA}"."{name}"'
         f' PARTITION OF "{PARENT_TABLE}"'
@@ -87,8 +93,16 @@ def _create_partition(session: Session, month: dt.date, name: str) -> None:
     )
     try:
         with session.begin_nested():
+            previous = session.scalar(text("SELECT current_setting('lock_timeout')"))
+            # Never queue behind a long reader of usage_records for long (and make every
+            # other user of the table queue behind this DDL meanwhile).
+            session.execute(_SET_LOCK_TIMEOUT, {"t": LOCK_TIMEOUT})
             session.execute(text(ddl))
+            session.execute(_SET_LOCK_TIMEOUT, {"t": previous})
     except DBAPIError as exc:
-        # Another process created it meanwhile, or DEFAULT already holds rows of the
-        # month: either way the rows have a home (the month's partition or DEFAULT).
+        # Another process created it meanwhile, DEFAULT already holds rows of the month,
+        # or the table stayed locked: the rows have a home all the same (the month's
+        # partition or DEFAULT).
         log.warning("partition %s not created: %s", name, str(exc.orig).strip())
+        return False
+    return True

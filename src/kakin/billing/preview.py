@@ -1,0 +1,648 @@
+"""Looking ahead and aside: the running charge of an open period, and charge simulation.
+
+Both rate with the closing's own pieces and store nothing:
+
+- **Current usage** (BRIEF "kakin … also shows the running charge for the current period
+  on request"; RATING.md §4 "What remains of an allowance can be read at any time"). The
+  contract's `ContractInput` is loaded by the closing's loader for the billing month that
+  contains `on`, its usage is cut at `on`, and `rate_period` rates the whole period. So the
+  answer is what this period's receivable would say for the subscription if the period
+  closed with the usage recorded up to `on`: recurring and one-time fees as the closing
+  will charge them for the period (they are known in advance: the fee of the subscription's
+  active days in the period, not a fee "so far"), usage and its tariffs up to `on`, the
+  subscription's own discounts and adjustments. Contract-level discounts and adjustments
+  belong to no subscription and are left out; the tax shown is the tax of these lines
+  alone (RATING.md §7 rounds once per rate per receivable, so the receivable's tax may
+  differ by a minor unit when other subscriptions share it).
+- **Simulation** (料金シミュレーション, BRIEF "what would this customer pay on another
+  plan"). `replace`: the contract's real month, with some subscriptions on another plan
+  for the whole period (the plan's versions as they apply to each day; negotiated prices
+  of the old plan do not carry over), against the same month rated as it stands.
+  `hypothetical`: one subscription of a plan (stored or given as components) for a
+  billing month, with the given usage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kakin.billing.loader import ContractBatch, load_contract_batch, rating_plans
+from kakin.billing.schemas import TaxSubtotalOut
+from kakin.catalog.errors import MasterNotFound
+from kakin.catalog.models import PricePlan as PricePlanRow
+from kakin.catalog.models import PricePlanVersion, UsageItem
+from kakin.catalog.plan_schemas import PlanComponents
+from kakin.catalog.price_plans import _check_components, plan_versions_for
+from kakin.catalog.repository import find_by_reference, find_many_by_reference
+from kakin.catalog.schemas import Amount
+from kakin.catalog.service import tax_rates
+from kakin.contracts.service import get_contract
+from kakin.contracts.subscriptions import get_subscription
+from kakin.kit.errors import Conflict, InvalidRequest, pointer
+from kakin.kit.money import RoundingMode, to_minor
+from kakin.rating.charges import usage_items, usage_key
+from kakin.rating.engine import rate_period, remaining_allowance_on
+from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLine
+from kakin.rating.model import (
+    ContractInput,
+    PlanAssignment,
+    PricePlan,
+    QuantityChange,
+    RatingPolicy,
+    SubscriptionInput,
+    UsageEntry,
+)
+from kakin.rating.periods import (
+    BillingMonth,
+    ClosingDay,
+    Period,
+    billing_month_of,
+    billing_period,
+    closing_date,
+    parse_closing_day,
+)
+from kakin.rating.tax import TaxMode, TaxSubtotal, tax_subtotals
+from kakin.rating.timeline import SubscriptionTimeline
+from kakin.tenancy.models import Tenant
+from kakin.tenancy.schemas import ClosingDay as ClosingDayCode
+
+ZERO: Final = Decimal(0)
+HYPOTHETICAL: Final = "hypothetical"
+"""The id of the contract, subscription and plan of a hypothetical simulation."""
+
+MAX_REPLACEMENTS = 100
+MAX_USAGE_ENTRIES = 1000
+
+BillingMonthText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class NotRatable(Conflict):
+    """The contract's data cannot be rated as it stands (the closing would record the same
+    failure for it); the detail says why."""
+
+    slug = "not-ratable"
+    title = "The contract cannot be rated"
+
+
+# --- request shapes ------------------------------------------------------------------------
+
+
+class PlanReplacement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subscription_id: Ident
+    price_plan_id: Ident = Field(description="an existing price plan, by id or code")
+
+
+class HypotheticalUsage(BaseModel):
+    """Usage of the period as usage records carry it (raw quantity; RATING.md §4 `q =
+    ceil(raw / unit)`). For an item rated per record each entry is one record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usage_item: Ident = Field(description="a usage item charged by the plan, by id or code")
+    quantity: Decimal = Field(ge=0, max_digits=24, decimal_places=6)
+
+
+class HypotheticalSubscription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    closing_day: ClosingDayCode | None = Field(None, description="default: the tenant's")
+    start_date: dt.date | None = Field(
+        None, description="default: the first day of the billing period (a full period)"
+    )
+    plan: PlanComponents | None = Field(
+        None, description="components as in a price plan version (give this or price_plan_id)"
+    )
+    price_plan_id: Ident | None = None
+    quantity: int = Field(1, ge=1, le=1_000_000)
+    usage: list[HypotheticalUsage] = Field(default_factory=list, max_length=MAX_USAGE_ENTRIES)
+
+
+class SimulationIn(BaseModel):
+    """Either `contract_id` + `replace`, or `hypothetical`; always `billing_month`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    billing_month: BillingMonthText
+    contract_id: Ident | None = None
+    replace: list[PlanReplacement] | None = Field(None, min_length=1, max_length=MAX_REPLACEMENTS)
+    hypothetical: HypotheticalSubscription | None = None
+
+
+# --- answer shapes -------------------------------------------------------------------------
+
+
+class PreviewLineOut(BaseModel):
+    """A would-be receivable line (as `ReceivableLineOut`, without a receivable)."""
+
+    line_no: int
+    kind: str
+    note: str
+    description: str
+    subscription_id: str | None
+    source_id: str | None
+    usage_item_id: str | None
+    quantity: Amount
+    unit: str | None
+    unit_price: Amount | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    days: int | None
+    tax_category: str
+    tax_rate: Amount
+    amount: int = Field(description="in the currency's minor unit")
+    original_billing_month: str | None
+
+
+class Figures(BaseModel):
+    """What a receivable says: its lines, per-rate tax and totals (minor units)."""
+
+    currency: str
+    tax_mode: str
+    subtotal: int = Field(description="pre-tax total, minor units")
+    tax_total: int
+    total: int
+    tax_breakdown: list[TaxSubtotalOut]
+    lines: list[PreviewLineOut]
+
+
+class ReceivableFigures(Figures):
+    contract_id: str | None
+    billing_month: str
+    period_start: dt.date
+    period_end: dt.date
+    due_date: dt.date | None
+
+
+class UsageSoFar(BaseModel):
+    """One usage item of the subscription in the open period, up to `on`."""
+
+    usage_item_id: str
+    code: str | None
+    name: str | None
+    unit_name: str | None
+    raw_quantity: Amount = Field(description="sum of the usage records' quantities")
+    rated_quantity: Amount = Field(description="RATING.md §4 q, as the usage lines carry it")
+    allowance: Amount | None = Field(
+        description="included quantity per period of the charge in force on `on`"
+    )
+    remaining_allowance: Amount | None = Field(
+        description="RATING.md §4: what remains of the allowance (with top-ups) on `on`"
+    )
+    amount: int = Field(description="the running amount of its usage lines, minor units")
+
+
+class CurrentUsageOut(Figures):
+    subscription_id: str
+    contract_id: str
+    on: dt.date
+    billing_month: str
+    period_start: dt.date
+    period_end: dt.date
+    closing_date: dt.date
+    usage: list[UsageSoFar]
+
+
+class Difference(BaseModel):
+    """`simulated − current`, minor units."""
+
+    subtotal: int
+    tax_total: int
+    total: int
+
+
+class SimulationOut(BaseModel):
+    kind: Literal["replace", "hypothetical"]
+    billing_month: str
+    simulated: ReceivableFigures
+    current: ReceivableFigures | None = Field(
+        None, description="replace: the same month rated as it stands"
+    )
+    difference: Difference | None = None
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+
+Describe = Callable[[ReceivableLine], str]
+
+
+def _line_out(n: int, line: ReceivableLine, currency: str, describe: Describe) -> PreviewLineOut:
+    return PreviewLineOut(
+        line_no=n,
+        kind=line.kind.value,
+        note=line.note.value,
+        description=describe(line),
+        subscription_id=line.subscription_id,
+        source_id=line.source_id,
+        usage_item_id=line.usage_item_id,
+        quantity=line.quantity,
+        unit=line.unit,
+        unit_price=line.unit_price,
+        period_start=line.period_start,
+        period_end=line.period_end,
+        days=line.days,
+        tax_category=line.tax_category.value,
+        tax_rate=line.tax_rate,
+        amount=to_minor(line.amount, currency),
+        original_billing_month=str(line.billing_month) if line.billing_month else None,
+    )
+
+
+def _tax_out(subtotals: Sequence[TaxSubtotal], currency: str) -> list[TaxSubtotalOut]:
+    return [
+        TaxSubtotalOut(
+            tax_category=s.category.value,
+            rate=s.rate,
+            base=to_minor(s.lines_total, currency),
+            tax=to_minor(s.tax, currency),
+        )
+        for s in subtotals
+    ]
+
+
+def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> ReceivableFigures:
+    """A draft as the closing would write it (same totals, same labels)."""
+    currency = draft.currency
+    return ReceivableFigures(
+        contract_id=None if draft.contract_id == HYPOTHETICAL else draft.contract_id,
+        billing_month=str(draft.billing_month),
+        period_start=draft.period.start,
+        period_end=draft.period.end,
+        due_date=draft.due_date,
+        currency=currency,
+        tax_mode=draft.tax_mode.value,
+        subtotal=to_minor(draft.pre_tax_total, currency),
+        tax_total=to_minor(draft.tax_total, currency),
+        total=to_minor(draft.total, currency),
+        tax_breakdown=_tax_out(draft.tax_subtotals, currency),
+        lines=[_line_out(n, line, currency, describe) for n, line in enumerate(draft.lines, 1)],
+    )
+
+
+def _rate(contract: ContractInput, month: BillingMonth) -> ReceivableDraft:
+    try:
+        return rate_period(contract, month)
+    except (ArithmeticError, ValueError, KeyError, TypeError, LookupError) as exc:
+        raise NotRatable(f"{type(exc).__name__}: {exc}") from None
+
+
+def _load(
+    session: Session, contract_id: str, closing_day: ClosingDay, month: BillingMonth
+) -> tuple[ContractBatch, ContractInput]:
+    """The closing's own rating input of one contract for `month`."""
+    batch = load_contract_batch(session, closing_date(closing_day, month), [contract_id])
+    if contract_id in batch.errors:
+        raise NotRatable(batch.errors[contract_id])
+    return batch, batch.inputs[contract_id]
+
+
+def _policy(tenant: Tenant, currency: str) -> RatingPolicy:
+    return RatingPolicy(
+        currency=currency,
+        line_rounding=RoundingMode(tenant.line_rounding),
+        tax_rounding=RoundingMode(tenant.tax_rounding),
+        tax_mode=TaxMode(tenant.tax_mode),
+    )
+
+
+# --- current usage -------------------------------------------------------------------------
+
+
+def current_usage(session: Session, subscription_id: str, on: dt.date) -> CurrentUsageOut:
+    """The open period's running charge of one subscription (see the module docstring)."""
+    subscription = get_subscription(session, subscription_id)
+    contract = get_contract(session, subscription.contract_id)
+    closing_day = parse_closing_day(contract.closing_day)
+    month = billing_month_of(closing_day, on)
+    period = billing_period(closing_day, month)
+    batch, loaded = _load(session, contract.id, closing_day, month)
+    # RATING.md §4: usage belongs to the period by its local date; cut it at `on`.
+    so_far = dataclasses.replace(loaded, usage=tuple(e for e in loaded.usage if e.day <= on))
+    draft = _rate(so_far, month)
+    lines = [line for line in draft.lines if line.subscription_id == subscription.id]
+    policy = so_far.policy
+    currency = policy.currency
+    # RATING.md §7: tax once per rate over these lines (the subscription's share).
+    subtotals = tax_subtotals(
+        [(line.tax_category, line.tax_rate, line.amount) for line in lines],
+        policy.tax_mode,
+        currency,
+        policy.tax_rounding,
+    )
+    lines_total = sum((line.amount for line in lines), ZERO)
+    tax_total = sum((s.tax for s in subtotals), ZERO)
+    total = lines_total + tax_total if policy.tax_mode is TaxMode.EXCLUSIVE else lines_total
+    return CurrentUsageOut(
+        subscription_id=subscription.id,
+        contract_id=contract.id,
+        on=on,
+        billing_month=str(month),
+        period_start=period.start,
+        period_end=period.end,
+        closing_date=batch.closing_date,
+        currency=currency,
+        tax_mode=policy.tax_mode.value,
+        subtotal=to_minor(total - tax_total, currency),
+        tax_total=to_minor(tax_total, currency),
+        total=to_minor(total, currency),
+        tax_breakdown=_tax_out(subtotals, currency),
+        lines=[_line_out(n, line, currency, batch.describe) for n, line in enumerate(lines, 1)],
+        usage=_usage_so_far(session, so_far, subscription.id, period, on, lines),
+    )
+
+
+def _usage_so_far(
+    session: Session,
+    contract: ContractInput,
+    subscription_id: str,
+    period: Period,
+    on: dt.date,
+    lines: Sequence[ReceivableLine],
+) -> list[UsageSoFar]:
+    subscription = next(
+        (s for s in contract.subscriptions if s.subscription_id == subscription_id), None
+    )
+    if subscription is None:
+        return []
+    timeline = SubscriptionTimeline(subscription)
+    item_ids = usage_items(timeline)
+    if not item_ids:
+        return []
+    items = {i.id: i for i in session.scalars(select(UsageItem).where(UsageItem.id.in_(item_ids)))}
+    currency = contract.policy.currency
+    result = []
+    for item_id in item_ids:
+        raw = sum(
+            (
+                e.raw
+                for e in contract.usage
+                if e.subscription_id == subscription_id
+                and e.usage_item_id == item_id
+                and period.start <= e.day <= on
+            ),
+            ZERO,
+        )
+        item_lines = [
+            line
+            for line in lines
+            if line.kind is LineKind.USAGE
+            and line.usage_item_id == item_id
+            and line.note is not LineNote.LATE_USAGE
+        ]
+        key = usage_key(timeline, item_id, on) if timeline.life.contains(on) else None
+        item = items.get(item_id)
+        result.append(
+            UsageSoFar(
+                usage_item_id=item_id,
+                code=item.code if item else None,
+                name=item.name if item else None,
+                unit_name=item.unit_name if item else None,
+                raw_quantity=raw,
+                rated_quantity=sum((line.quantity for line in item_lines), ZERO),
+                allowance=key.charge.allowance if key else None,
+                remaining_allowance=remaining_allowance_on(contract, subscription_id, item_id, on),
+                amount=to_minor(sum((line.amount for line in item_lines), ZERO), currency),
+            )
+        )
+    return result
+
+
+# --- simulation ----------------------------------------------------------------------------
+
+
+def simulate(session: Session, tenant: Tenant, body: SimulationIn) -> SimulationOut:
+    """料金シミュレーション: the would-be receivable; writes nothing (the caller rolls back
+    whatever lazily created defaults the reads may have added)."""
+    month = BillingMonth.parse(body.billing_month)
+    replacing = body.contract_id is not None or body.replace is not None
+    if replacing and body.hypothetical is not None:
+        raise InvalidRequest(
+            [
+                (
+                    pointer("body", "hypothetical"),
+                    "give either contract_id and replace, or hypothetical",
+                )
+            ]
+        )
+    if body.hypothetical is not None:
+        return _simulate_hypothetical(session, tenant, month, body.hypothetical)
+    problems: list[tuple[str, str]] = []
+    if body.contract_id is None:
+        problems.append((pointer("body", "contract_id"), "is required (or give hypothetical)"))
+    if body.replace is None:
+        problems.append((pointer("body", "replace"), "is required with contract_id"))
+    if problems or body.contract_id is None or body.replace is None:
+        raise InvalidRequest(problems)
+    return _simulate_replacement(session, month, body.contract_id, body.replace)
+
+
+def _first_active_day(subscription: SubscriptionInput, period: Period) -> dt.date | None:
+    life = Period(subscription.start_date, subscription.end_date or dt.date.max)
+    active = life.intersect(period)
+    return active.start if active else None
+
+
+def _simulate_replacement(
+    session: Session, month: BillingMonth, contract_id: str, replace: Sequence[PlanReplacement]
+) -> SimulationOut:
+    contract = get_contract(session, contract_id)
+    closing_day = parse_closing_day(contract.closing_day)
+    period = billing_period(closing_day, month)
+    problems: list[tuple[str, str]] = []
+    plan_rows: dict[str, PricePlanRow] = {}
+    for index, replacement in enumerate(replace):
+        plan = find_by_reference(session, PricePlanRow, replacement.price_plan_id)
+        if plan is None:
+            raise MasterNotFound("price plan", replacement.price_plan_id)
+        if plan.currency != contract.currency:
+            problems.append(
+                (
+                    pointer("body", "replace", index, "price_plan_id"),
+                    f"is priced in {plan.currency}, the contract in {contract.currency}",
+                )
+            )
+        plan_rows[replacement.price_plan_id] = plan
+    batch, loaded = _load(session, contract.id, closing_day, month)
+    current_names = dict(batch.names)
+    subscriptions = {s.subscription_id: s for s in loaded.subscriptions}
+    seen: set[str] = set()
+    for index, replacement in enumerate(replace):
+        at = pointer("body", "replace", index, "subscription_id")
+        if replacement.subscription_id in seen:
+            problems.append((at, "is replaced twice"))
+        seen.add(replacement.subscription_id)
+        if replacement.subscription_id not in subscriptions:
+            get_subscription(session, replacement.subscription_id)  # 404 when unknown
+            problems.append((at, f"is not a subscription of contract {contract.id}"))
+    if problems:
+        raise InvalidRequest(problems)
+
+    plan_ids = sorted({row.id for row in plan_rows.values()})
+    simulated_names = dict(batch.names)
+    plans = rating_plans(session, plan_versions_for(session, plan_ids), simulated_names)
+    changed: dict[str, SubscriptionInput] = {}
+    for index, replacement in enumerate(replace):
+        row = plan_rows[replacement.price_plan_id]
+        subscription = subscriptions[replacement.subscription_id]
+        versions = plans.get(row.id, [])
+        first_day = _first_active_day(subscription, period)
+        if first_day is not None and not any(start <= first_day for start, _ in versions):
+            problems.append(
+                (
+                    pointer("body", "replace", index, "price_plan_id"),
+                    f"has no version in force on {first_day.isoformat()}",
+                )
+            )
+            continue
+        # For the whole period: the new plan's versions as they apply to each day; the old
+        # plan's negotiated prices (相対価格) were agreed for it and do not carry over.
+        changed[subscription.subscription_id] = dataclasses.replace(
+            subscription,
+            service_id=row.service_id,
+            plans=tuple(PlanAssignment(start, plan) for start, plan in versions),
+            overrides=(),
+        )
+    if problems:
+        raise InvalidRequest(problems)
+    simulated_input = dataclasses.replace(
+        loaded,
+        subscriptions=tuple(changed.get(s.subscription_id, s) for s in loaded.subscriptions),
+    )
+    current = _rate(loaded, month)
+    simulated = _rate(simulated_input, month)
+    current_out = _receivable_figures(
+        current, ContractBatch(batch.closing_date, names=current_names).describe
+    )
+    simulated_out = _receivable_figures(
+        simulated, ContractBatch(batch.closing_date, names=simulated_names).describe
+    )
+    return SimulationOut(
+        kind="replace",
+        billing_month=str(month),
+        simulated=simulated_out,
+        current=current_out,
+        difference=Difference(
+            subtotal=simulated_out.subtotal - current_out.subtotal,
+            tax_total=simulated_out.tax_total - current_out.tax_total,
+            total=simulated_out.total - current_out.total,
+        ),
+    )
+
+
+def _hypothetical_plan(
+    session: Session, data: HypotheticalSubscription, currency: str, start: dt.date
+) -> tuple[list[tuple[dt.date, PricePlan]], str, str, dict[str, str]]:
+    """(dated plan versions, service id, currency, labels) of the hypothetical plan."""
+    names: dict[str, str] = {}
+    at_plan = ("body", "hypothetical", "plan")
+    if (data.plan is None) == (data.price_plan_id is None):
+        raise InvalidRequest([(pointer(*at_plan), "give either plan or price_plan_id")])
+    if data.price_plan_id is not None:
+        row = find_by_reference(session, PricePlanRow, data.price_plan_id)
+        if row is None:
+            raise MasterNotFound("price plan", data.price_plan_id)
+        plans = rating_plans(session, plan_versions_for(session, [row.id]), names)
+        return plans.get(row.id, []), row.service_id, row.currency, names
+    components_in = data.plan or PlanComponents()
+    problems, components = _check_components(session, components_in, currency)
+    if problems:
+        # The catalog names fields from the body of a price plan; here it sits deeper.
+        prefix = pointer(*at_plan)
+        raise InvalidRequest([(prefix + p.removeprefix("/body"), reason) for p, reason in problems])
+    # A version that exists only in memory: never added to the session, never stored.
+    version = PricePlanVersion(
+        id=HYPOTHETICAL,
+        price_plan_id=HYPOTHETICAL,
+        effective_from=start,
+        components=components.model_dump(mode="json"),
+    )
+    plans = rating_plans(session, {HYPOTHETICAL: [version]}, names)
+    return plans[HYPOTHETICAL], "", currency, names
+
+
+def _hypothetical_usage(
+    session: Session,
+    data: HypotheticalSubscription,
+    plans: Sequence[tuple[dt.date, PricePlan]],
+    day: dt.date,
+) -> tuple[UsageEntry, ...]:
+    """The given usage as entries dated on `day` (the period's last day: the tariffs in
+    force at its end)."""
+    charged = {c.usage_item_id for _, plan in plans for c in plan.usage_charges}
+    found = find_many_by_reference(session, UsageItem, [u.usage_item for u in data.usage])
+    problems: list[tuple[str, str]] = []
+    entries = []
+    for index, usage in enumerate(data.usage):
+        at = pointer("body", "hypothetical", "usage", index, "usage_item")
+        item = found.get(usage.usage_item)
+        if item is None:
+            problems.append((at, f"no usage item {usage.usage_item}"))
+        elif item.id not in charged:
+            problems.append((at, "is not charged by the plan"))
+        else:
+            entries.append(UsageEntry(HYPOTHETICAL, item.id, day, usage.quantity))
+    if problems:
+        raise InvalidRequest(problems)
+    return tuple(entries)
+
+
+def _simulate_hypothetical(
+    session: Session, tenant: Tenant, month: BillingMonth, data: HypotheticalSubscription
+) -> SimulationOut:
+    closing_day = parse_closing_day(data.closing_day or tenant.default_closing_day)
+    period = billing_period(closing_day, month)
+    start = data.start_date or period.start
+    if start > period.end:
+        raise InvalidRequest(
+            [
+                (
+                    pointer("body", "hypothetical", "start_date"),
+                    f"is after the billing period ({period.start}…{period.end})",
+                )
+            ]
+        )
+    plans, service_id, currency, names = _hypothetical_plan(session, data, tenant.currency, start)
+    first_day = max(start, period.start)
+    if not any(valid_from <= first_day for valid_from, _ in plans):
+        raise InvalidRequest(
+            [
+                (
+                    pointer("body", "hypothetical", "price_plan_id"),
+                    f"has no version in force on {first_day.isoformat()}",
+                )
+            ]
+        )
+    subscription = SubscriptionInput(
+        subscription_id=HYPOTHETICAL,
+        service_id=service_id,
+        start_date=start,
+        plans=tuple(PlanAssignment(valid_from, plan) for valid_from, plan in plans),
+        quantities=(QuantityChange(start, Decimal(data.quantity)),),
+    )
+    contract = ContractInput(
+        contract_id=HYPOTHETICAL,
+        closing_day=closing_day,
+        start_date=start,
+        subscriptions=(subscription,),
+        policy=_policy(tenant, currency),
+        usage=_hypothetical_usage(session, data, plans, period.end),
+        tax_rates=tax_rates(session),
+    )
+    draft = _rate(contract, month)
+    describe = ContractBatch(period.end + dt.timedelta(days=1), names=names).describe
+    return SimulationOut(
+        kind="hypothetical",
+        billing_month=str(month),
+        simulated=_receivable_figures(draft, describe),
+    )

@@ -1,0 +1,45 @@
+"""HTTP routes that look ahead and aside: the open period's running charge of a
+subscription, and charge simulation (料金シミュレーション). Neither stores anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter
+
+from kakin.billing.preview import (
+    CurrentUsageOut,
+    SimulationIn,
+    SimulationOut,
+    current_usage,
+    simulate,
+)
+from kakin.contracts.service import local_today
+from kakin.tenancy.deps import Rating
+
+router = APIRouter(tags=["billing"])
+
+
+@router.get("/v1/subscriptions/{subscription_id}/current-usage", response_model=CurrentUsageOut)
+def get_current_usage(
+    ctx: Rating, subscription_id: str, on: dt.date | None = None
+) -> CurrentUsageOut:
+    """The billing period containing `on` (default: today in the tenant's time zone): each
+    usage item's quantities, allowance and running amount, and the subscription's lines as
+    the period's receivable would show them with the usage recorded up to `on`."""
+    out = current_usage(ctx.session, subscription_id, on or local_today(ctx.tenant))
+    ctx.session.rollback()  # a read: nothing the loading may have set up is kept
+    return out
+
+
+@router.post("/v1/simulations", response_model=SimulationOut)
+def create_simulation(ctx: Rating, body: SimulationIn) -> SimulationOut:
+    """料金シミュレーション. `{"contract_id", "billing_month", "replace": [{"subscription_id",
+    "price_plan_id"}]}`: the contract's month with those subscriptions on another plan for
+    the whole period, beside the month as it stands (`current`, `simulated`, `difference`).
+    `{"billing_month", "hypothetical": {"closing_day", "start_date", "plan" | "price_plan_id",
+    "quantity", "usage": [{"usage_item", "quantity"}]}}`: one subscription of that plan.
+    Amounts in minor units; nothing is stored."""
+    out = simulate(ctx.session, ctx.tenant, body)
+    ctx.session.rollback()  # storing nothing, not even lazily created defaults
+    return out
