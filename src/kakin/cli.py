@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -298,7 +299,9 @@ def close_command(
         tenant_ids = [_choose_tenant(runtime, tenant)]
     else:
         with unscoped_session(runtime.sessions) as session:
-            tenant_ids = [t.tenant_id for t in tenancy.list_tenants(session) if "rating" in t.functions]
+            tenant_ids = [
+                t.tenant_id for t in tenancy.list_tenants(session) if "rating" in t.functions
+            ]
     failed = False
     for tenant_id in tenant_ids:
         with typer.progressbar(length=1, label=f"closing {tenant_id}", file=sys.stderr) as bar:
@@ -344,8 +347,6 @@ def worker(
         return
     scheduler = Scheduler(runtime, runtime.settings.scheduler_interval_seconds or 300.0)
     typer.echo("kakin worker running; Ctrl-C to stop")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         scheduler.run()
-    except KeyboardInterrupt:
-        pass
     runtime.close()

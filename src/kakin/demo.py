@@ -23,7 +23,14 @@ from kakin.tenancy.schemas import ClientCredentials
 
 DEMO_TENANT = "kakin demo"
 DEMO_CUSTOMERS = 24
-_SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("伊藤", "イトウ")]
+_SURNAMES = [
+    ("山田", "ヤマダ"),
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+]
 _GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("美咲", "ミサキ")]
 
 
@@ -47,7 +54,8 @@ async def _populate(api: DemoApi) -> None:
     internet = await api.post("/v1/services", {"code": "internet", "name": "光インターネット"})
     mobile = await api.post("/v1/services", {"code": "mobile", "name": "モバイル"})
     packets = await api.post(
-        "/v1/usage-items", {"code": "packet", "name": "パケット", "unit": "128", "unit_name": "パケット"}
+        "/v1/usage-items",
+        {"code": "packet", "name": "パケット", "unit": "128", "unit_name": "パケット"},
     )
     calls = await api.post(
         "/v1/usage-items",
@@ -67,7 +75,13 @@ async def _populate(api: DemoApi) -> None:
     )
     per_call = await api.post(
         "/v1/tariffs",
-        {"code": "call-per-unit", "name": "通話料", "effective_from": "2026-01-01", "shape": "per_unit", "unit_price": "22"},
+        {
+            "code": "call-per-unit",
+            "name": "通話料",
+            "effective_from": "2026-01-01",
+            "shape": "per_unit",
+            "unit_price": "22",
+        },
     )
     home = await api.post(
         "/v1/price-plans",
@@ -80,7 +94,11 @@ async def _populate(api: DemoApi) -> None:
             "one_time_fees": [{"code": "setup", "name": "契約事務手数料", "amount": "3300"}],
             "minimum_term": {
                 "months": 24,
-                "early_termination": {"rule": "fixed", "amount": "10000", "tax_category": "out_of_scope"},
+                "early_termination": {
+                    "rule": "fixed",
+                    "amount": "10000",
+                    "tax_category": "out_of_scope",
+                },
             },
         },
     )
@@ -108,7 +126,7 @@ async def _populate(api: DemoApi) -> None:
             "conditions": {"required_services": [internet["id"], mobile["id"]]},
         },
     )
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
     records: list[dict[str, Any]] = []
     for n in range(DEMO_CUSTOMERS):
         surname, surname_kana = _SURNAMES[n % len(_SURNAMES)]
@@ -137,16 +155,28 @@ async def _populate(api: DemoApi) -> None:
         start = dt.date(2026, 8, 1) + dt.timedelta(days=rng.randrange(0, 75))
         line = await api.post(
             "/v1/subscriptions",
-            {"contract_id": contract["id"], "price_plan_id": sim["id"], "start_date": start.isoformat()},
+            {
+                "contract_id": contract["id"],
+                "price_plan_id": sim["id"],
+                "start_date": start.isoformat(),
+            },
         )
         if n % 2 == 0:
             await api.post(
                 "/v1/subscriptions",
-                {"contract_id": contract["id"], "price_plan_id": home["id"], "start_date": "2026-08-01"},
+                {
+                    "contract_id": contract["id"],
+                    "price_plan_id": home["id"],
+                    "start_date": "2026-08-01",
+                },
             )
             await api.post(
                 "/v1/discounts",
-                {"contract_id": contract["id"], "discount_table_id": bundle["id"], "start_date": "2026-08-01"},
+                {
+                    "contract_id": contract["id"],
+                    "discount_table_id": bundle["id"],
+                    "start_date": "2026-08-01",
+                },
             )
         for day in range(max(start.day, 1), 29, 3):
             used = dt.datetime(2026, 10, day, 12, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -180,7 +210,9 @@ def seed_demo(runtime: Runtime) -> ClientCredentials:
         tenant_id = (
             existing[0].tenant_id
             if existing
-            else tenancy.create_tenant(session, DEMO_TENANT, runtime.keyring.new_wrapped_key()).tenant_id
+            else tenancy.create_tenant(
+                session, DEMO_TENANT, runtime.keyring.new_wrapped_key()
+            ).tenant_id
         )
     with tenant_session(runtime.sessions, tenant_id) as session:
         credentials = tenancy.create_client(session, name="demo")

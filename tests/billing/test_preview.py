@@ -31,7 +31,7 @@ def _run_closing(api: Api, closing_date: str) -> dict[str, Any]:
     run_id = started.json()["id"]
     deadline = time.monotonic() + 30
     while True:
-        run = api.get(f"/v1/closing-runs/{run_id}").json()
+        run: dict[str, Any] = api.get(f"/v1/closing-runs/{run_id}").json()
         if run["status"] not in ("pending", "running"):
             return run
         assert time.monotonic() < deadline, run
@@ -162,7 +162,11 @@ def test_current_usage_counts_only_the_usage_recorded_up_to_the_day_asked(api: A
     ids = _setup(api)
     first_day = _current(api, ids["subscription"], "2026-10-22")
     [usage] = first_day["usage"]
-    assert (usage["raw_quantity"], usage["rated_quantity"], usage["amount"]) == ("128000", "1000", 50)
+    assert (usage["raw_quantity"], usage["rated_quantity"], usage["amount"]) == (
+        "128000",
+        "1000",
+        50,
+    )
     amounts = {line["kind"]: line["amount"] for line in first_day["lines"]}
     # The period's fees as the closing will charge them: 3,100 × 10/31 and the contract fee.
     assert amounts == {"recurring": 1000, "one_time": 3300, "usage": 50}
@@ -353,12 +357,18 @@ def test_bad_simulation_input_is_a_422_naming_the_field(api: Api) -> None:
         (
             {
                 "billing_month": "2026-10",
-                "hypothetical": {"plan": plan, "usage": [{"usage_item": "PKT-none", "quantity": "1"}]},
+                "hypothetical": {
+                    "plan": plan,
+                    "usage": [{"usage_item": "PKT-none", "quantity": "1"}],
+                },
             },
             "/body/hypothetical/usage/0/usage_item",
         ),
         (
-            {"billing_month": "2026-10", "hypothetical": {"plan": plan, "start_date": "2026-11-01"}},
+            {
+                "billing_month": "2026-10",
+                "hypothetical": {"plan": plan, "start_date": "2026-11-01"},
+            },
             "/body/hypothetical/start_date",
         ),
         ({"billing_month": "2026-10", "hypothetical": {}}, "/body/hypothetical/plan"),
@@ -372,8 +382,11 @@ def test_bad_simulation_input_is_a_422_naming_the_field(api: Api) -> None:
 
     other = api.created(
         "/v1/contracts",
-        {"customer_id": api.created("/v1/customers", {"name": "別 契約"})["id"],
-         "closing_day": "eom", "start_date": "2026-10-01"},
+        {
+            "customer_id": api.created("/v1/customers", {"name": "別 契約"})["id"],
+            "closing_day": "eom",
+            "start_date": "2026-10-01",
+        },
     )
     foreign = api.created(
         "/v1/subscriptions",

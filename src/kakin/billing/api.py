@@ -39,7 +39,14 @@ from kakin.contracts.service import get_contract
 from kakin.kit.concurrency import set_etag
 from kakin.kit.db import tenant_session
 from kakin.kit.errors import InvalidRequest, NotFound
-from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor, paginate
+from kakin.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    paginate,
+)
 from kakin.runtime import Runtime
 from kakin.tenancy.deps import Rating
 
@@ -91,7 +98,9 @@ def list_closing_runs(
     statement = select(ClosingRun)
     if closing_date is not None:
         statement = statement.where(ClosingRun.closing_date == closing_date)
-    return paginate(ctx.session, statement, ClosingRun.id, cursor, limit, ClosingRunOut.model_validate)
+    return paginate(
+        ctx.session, statement, ClosingRun.id, cursor, limit, ClosingRunOut.model_validate
+    )
 
 
 @router.get("/v1/receivables", response_model=Page[ReceivableOut])
@@ -119,7 +128,9 @@ def list_receivables(
         statement = statement.where(Receivable.due_date >= due_from)
     if due_to:
         statement = statement.where(Receivable.due_date <= due_to)
-    return paginate(ctx.session, statement, Receivable.id, cursor, limit, ReceivableOut.model_validate)
+    return paginate(
+        ctx.session, statement, Receivable.id, cursor, limit, ReceivableOut.model_validate
+    )
 
 
 def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
@@ -133,7 +144,9 @@ def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
 
 
 @router.get("/v1/receivables/{receivable_id}", response_model=ReceivableDetailOut)
-def get_receivable_route(ctx: Rating, receivable_id: str, response: Response) -> ReceivableDetailOut:
+def get_receivable_route(
+    ctx: Rating, receivable_id: str, response: Response
+) -> ReceivableDetailOut:
     receivable = get_receivable(ctx.session, receivable_id)
     set_etag(response, receivable.version)
     return _detail(ctx, receivable)
@@ -141,8 +154,10 @@ def get_receivable_route(ctx: Rating, receivable_id: str, response: Response) ->
 
 @router.post("/v1/receivables/{receivable_id}/finalize", response_model=ReceivableDetailOut)
 def finalize_receivable(ctx: Rating, receivable_id: str, response: Response) -> ReceivableDetailOut:
-    """`draft` → `open`: assigns the next invoice number; the receivable is never rewritten again."""
-    receivable = finalize(ctx.session, ctx.tenant, get_receivable(ctx.session, receivable_id, for_update=True))
+    """`draft` → `open`: the next invoice number; never rewritten after this."""
+    receivable = finalize(
+        ctx.session, ctx.tenant, get_receivable(ctx.session, receivable_id, for_update=True)
+    )
     set_etag(response, receivable.version)
     return _detail(ctx, receivable)
 
@@ -156,7 +171,10 @@ class FinalizeMonthIn(BaseModel):
 @router.post("/v1/receivables/finalize")
 def finalize_billing_month(ctx: Rating, body: FinalizeMonthIn) -> dict[str, Any]:
     """Finalise every draft of a billing month (the end of the tenant's review window)."""
-    return {"billing_month": body.billing_month, "finalized": finalize_month(ctx.session, ctx.tenant, body.billing_month)}
+    return {
+        "billing_month": body.billing_month,
+        "finalized": finalize_month(ctx.session, ctx.tenant, body.billing_month),
+    }
 
 
 @router.get("/v1/receivable-lines", response_model=Page[ReceivableLineOut])
@@ -187,20 +205,25 @@ def search_receivable_lines(
         if not line_no.isdigit():
             raise InvalidRequest([("/query/cursor", "not a cursor this API returned")])
         statement = statement.where(
-            tuple_(ReceivableLine.receivable_id, ReceivableLine.line_no) > (receivable, int(line_no))
+            tuple_(ReceivableLine.receivable_id, ReceivableLine.line_no)
+            > (receivable, int(line_no))
         )
     rows = ctx.session.scalars(
         statement.order_by(ReceivableLine.receivable_id, ReceivableLine.line_no).limit(limit + 1)
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(f"{rows[-1].receivable_id}:{rows[-1].line_no}") if more and rows else None
+    next_cursor = (
+        encode_cursor(f"{rows[-1].receivable_id}:{rows[-1].line_no}") if more and rows else None
+    )
     return Page[ReceivableLineOut](
         items=[ReceivableLineOut.model_validate(r) for r in rows], next_cursor=next_cursor
     )
 
 
-@router.post("/v1/contracts/{contract_id}/adjustments", status_code=201, response_model=AdjustmentOut)
+@router.post(
+    "/v1/contracts/{contract_id}/adjustments", status_code=201, response_model=AdjustmentOut
+)
 def create_adjustment(ctx: Rating, contract_id: str, body: AdjustmentIn) -> AdjustmentOut:
     """A signed amount billed on the contract's next receivable (RATING.md §8)."""
     get_contract(ctx.session, contract_id)
@@ -213,7 +236,9 @@ def list_adjustments(
 ) -> Page[AdjustmentOut]:
     get_contract(ctx.session, contract_id)
     statement = select(Adjustment).where(Adjustment.contract_id == contract_id)
-    return paginate(ctx.session, statement, Adjustment.id, cursor, limit, AdjustmentOut.model_validate)
+    return paginate(
+        ctx.session, statement, Adjustment.id, cursor, limit, AdjustmentOut.model_validate
+    )
 
 
 @router.post(
@@ -222,7 +247,9 @@ def list_adjustments(
 def create_credit_note(ctx: Rating, receivable_id: str, body: CreditNoteIn) -> CreditNoteOut:
     """返還請求書: reduce an issued receivable."""
     receivable = get_receivable(ctx.session, receivable_id)
-    note = issue_credit_note(ctx.session, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session))
+    note = issue_credit_note(
+        ctx.session, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session)
+    )
     return CreditNoteOut.model_validate(note)
 
 
