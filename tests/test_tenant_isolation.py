@@ -38,7 +38,9 @@ def _world(api: Api) -> dict[str, str]:
     """One of everything in tenant A; returns path parameter name → A's id."""
     ids = _setup(api)
     _run_closing(api, "2026-11-01")
-    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
+        "items"
+    ][0]
     api.post(f"/v1/receivables/{receivable['id']}/finalize")
     note = api.created(
         f"/v1/receivables/{receivable['id']}/credit-notes",
@@ -53,7 +55,11 @@ def _world(api: Api) -> dict[str, str]:
     )
     discount = api.created(
         "/v1/discounts",
-        {"contract_id": contract["id"], "discount_table_id": table["id"], "start_date": "2026-12-01"},
+        {
+            "contract_id": contract["id"],
+            "discount_table_id": table["id"],
+            "start_date": "2026-12-01",
+        },
     )
     plan_id = subscription["price_plan_id"]
     plan = api.get(f"/v1/price-plans/{plan_id}").json()
@@ -119,12 +125,16 @@ def test_no_route_lets_one_tenant_read_or_change_anothers_data(
         url = path
         for name in params:
             url = url.replace(f"{{{name}}}", world[name])
-        body = json.loads(json.dumps(BODIES.get(path.rsplit("/", 1)[-1], {})).replace(
-            "{price_plan_id}", world["price_plan_id"]
-        ))
+        body = json.loads(
+            json.dumps(BODIES.get(path.rsplit("/", 1)[-1], {})).replace(
+                "{price_plan_id}", world["price_plan_id"]
+            )
+        )
         kwargs: dict[str, Any] = {"json": body} if method in ("POST", "PATCH", "PUT") else {}
         if method == "GET" and not params:
-            kwargs["params"] = {k: v for k, v in world.items() if k in ("contract_id", "customer_id")}
+            kwargs["params"] = {
+                k: v for k, v in world.items() if k in ("contract_id", "customer_id")
+            }
         response = other_api.client.request(method, url, headers=other_api.headers, **kwargs)
         walked += 1
         text = response.text

@@ -350,3 +350,7 @@ def worker(
     with contextlib.suppress(KeyboardInterrupt):
         scheduler.run()
     runtime.close()
+
+
+if __name__ == "__main__":
+    app()

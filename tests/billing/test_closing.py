@@ -111,7 +111,9 @@ def test_running_the_closing_again_changes_nothing(api: Api) -> None:
 def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api: Api) -> None:
     ids = _setup(api)
     _run_closing(api, "2026-11-01")
-    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
+        "items"
+    ][0]
     adjustment = api.post(
         f"/v1/contracts/{ids['contract']}/adjustments",
         json={"amount": "-500", "tax_category": "standard", "reason": "お詫び"},
@@ -139,7 +141,9 @@ def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api
 def test_other_tenants_see_no_receivables(api: Api, other_api: Api) -> None:
     ids = _setup(api)
     _run_closing(api, "2026-11-01")
-    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
+        "items"
+    ][0]
     assert other_api.get(f"/v1/receivables/{receivable['id']}").status_code == 404
     assert other_api.get("/v1/receivables").json()["items"] == []
     assert other_api.post(f"/v1/receivables/{receivable['id']}/finalize").status_code == 404
@@ -149,7 +153,9 @@ def test_changes_dated_inside_an_issued_period_are_refused(api: Api) -> None:
     """Issue 2 §6: past dates allowed only while the period is not closed."""
     ids = _setup(api)
     _run_closing(api, "2026-11-01")
-    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
+        "items"
+    ][0]
     # while the receivable is a draft, a past-dated change is still allowed
     allowed = api.post(
         f"/v1/subscriptions/{ids['subscription']}/quantity-changes",
@@ -180,15 +186,25 @@ def test_a_finalised_receivable_renders_a_qualified_invoice_pdf(api: Api) -> Non
     )
     ids = _setup(api)
     _run_closing(api, "2026-11-01")
-    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"][0]
+    receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
+        "items"
+    ][0]
     api.post(f"/v1/receivables/{receivable['id']}/finalize")
     response = api.get(f"/v1/receivables/{receivable['id']}/invoice.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     text = "".join(
-        "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.content)).pages
+        "".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(response.content)).pages
     )
-    for item in ("適格請求書", "株式会社カキン通信", "T1180301018771", "締め太郎", "¥4,895", "¥445"):
+    for item in (
+        "適格請求書",
+        "株式会社カキン通信",
+        "T1180301018771",
+        "締め太郎",
+        "¥4,895",
+        "¥445",
+    ):
         assert item in text, item
 
     note = api.post(

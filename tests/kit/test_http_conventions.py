@@ -49,7 +49,9 @@ def test_idempotency_key_with_another_body_is_422(api: Api) -> None:
 
 def test_idempotency_keys_are_per_tenant(api: Api, other_api: Api) -> None:
     mine = api.post("/v1/customers", json={"name": "甲"}, headers={"Idempotency-Key": "same"})
-    theirs = other_api.post("/v1/customers", json={"name": "乙"}, headers={"Idempotency-Key": "same"})
+    theirs = other_api.post(
+        "/v1/customers", json={"name": "乙"}, headers={"Idempotency-Key": "same"}
+    )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
 

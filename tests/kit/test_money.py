@@ -31,7 +31,7 @@ def test_yen_rounding_applies_the_mode_to_the_magnitude(
     assert round_money(amount, "JPY", mode) == expected
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=4, allow_nan=False))
 def test_a_floor_rounded_discount_never_exceeds_the_exact_discount(amount: Decimal) -> None:
     """RATING.md §1: a floor-rounded discount never exceeds the exact discount."""
     assert abs(round_money(amount, "JPY", RoundingMode.FLOOR)) <= abs(amount)

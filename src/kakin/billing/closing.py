@@ -29,7 +29,12 @@ from kakin.billing.rate_chunk import rate_and_write_chunk
 from kakin.contracts.models import Contract
 from kakin.kit.db import insert_rows, tenant_session, utcnow
 from kakin.kit.ids import new_id
-from kakin.rating.periods import BillingMonth, billing_month_closed_on, billing_period, parse_closing_day
+from kakin.rating.periods import (
+    BillingMonth,
+    billing_month_closed_on,
+    billing_period,
+    parse_closing_day,
+)
 
 log = logging.getLogger("kakin.closing")
 
@@ -89,7 +94,9 @@ def _acquire_lock(session: Session, closing_date: dt.date, run_id: str, holder: 
         try:
             with session.begin_nested():
                 session.add(
-                    ClosingLock(closing_date=closing_date, run_id=run_id, holder=holder, heartbeat_at=now)
+                    ClosingLock(
+                        closing_date=closing_date, run_id=run_id, holder=holder, heartbeat_at=now
+                    )
                 )
         except IntegrityError:
             raise ClosingInProgress(closing_date) from None
@@ -112,7 +119,9 @@ def start_run(session: Session, closing_date: dt.date, holder: str | None = None
             log.info("resuming closing run %s of %s", owner, closing_date)
             return resumed
         session.execute(
-            update(ClosingLock).where(ClosingLock.closing_date == closing_date).values(run_id=run_id)
+            update(ClosingLock)
+            .where(ClosingLock.closing_date == closing_date)
+            .values(run_id=run_id)
         )
     closed = months_closed_on(closing_date)
     contract_ids = _contracts_to_close(session, closed)
@@ -132,7 +141,13 @@ def start_run(session: Session, closing_date: dt.date, holder: str | None = None
         session,
         ClosingChunk,
         [
-            {"run_id": run_id, "chunk_no": n, "contract_ids": ids, "status": "pending", "errors": []}
+            {
+                "run_id": run_id,
+                "chunk_no": n,
+                "contract_ids": ids,
+                "status": "pending",
+                "errors": [],
+            }
             for n, ids in enumerate(chunks)
         ],
     )

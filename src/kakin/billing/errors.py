@@ -13,9 +13,7 @@ class ClosingInProgress(Conflict):
     title = "A closing of this date is already running"
 
     def __init__(self, closing_date: dt.date, **extra: Any) -> None:
-        super().__init__(
-            f"a closing run for {closing_date.isoformat()} is under way", **extra
-        )
+        super().__init__(f"a closing run for {closing_date.isoformat()} is under way", **extra)
 
 
 class ReceivableNotFound(NotFound):

@@ -13,18 +13,20 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kakin.billing.models import Adjustment, Receivable
-from kakin.catalog.models import DiscountTable, PricePlan as PricePlanRow, UsageItem
-from kakin.catalog.models import PricePlanVersion, TariffVersion as TariffVersionRow
+from kakin.catalog.models import DiscountTable, PricePlanVersion, UsageItem
+from kakin.catalog.models import PricePlan as PricePlanRow
 from kakin.catalog.plan_schemas import PlanComponents
 from kakin.catalog.price_plans import plan_versions_for
 from kakin.catalog.service import rating_discount_table, rating_loyalty_steps, tax_rates
 from kakin.catalog.tariffs import rating_tariff, tariff_versions_for
-from kakin.contracts.models import Contract, Discount as DiscountRow, Subscription
+from kakin.contracts.models import Contract, Subscription
+from kakin.contracts.models import Discount as DiscountRow
 from kakin.contracts.subscriptions import load_timelines
 from kakin.contracts.timeline import Status, Timeline
 from kakin.kit.money import RoundingMode
@@ -33,6 +35,8 @@ from kakin.rating.due_dates import PaymentTerms
 from kakin.rating.lines import LineKind, ReceivableLine
 from kakin.rating.model import (
     Adjustment as RatingAdjustment,
+)
+from kakin.rating.model import (
     ContractInput,
     OneTimeFee,
     PlanAssignment,
@@ -42,8 +46,8 @@ from kakin.rating.model import (
     RatingPolicy,
     RecurringFee,
     SubscriptionInput,
-    SuspensionFee,
     Suspension,
+    SuspensionFee,
     TariffVersion,
     UsageCharge,
 )
@@ -51,6 +55,7 @@ from kakin.rating.periods import BillingMonth, Interval, Period, billing_period,
 from kakin.rating.tax import TaxCategory, TaxMode
 from kakin.rating.termination import EarlyTerminationRule, MinimumTerm
 from kakin.tenancy.service import get_tenant
+from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.loader import load_usage
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -126,7 +131,11 @@ def _rating_plan(
         et = c.minimum_term.early_termination
         if et is not None:
             rule = EarlyTerminationRule(
-                f"early_termination:{version.price_plan_id}", et.rule, et.amount, et.cap, et.tax_category
+                f"early_termination:{version.price_plan_id}",
+                et.rule,
+                et.amount,
+                et.cap,
+                et.tax_category,
             )
     return PricePlan(
         plan_id=version.price_plan_id,
@@ -173,8 +182,42 @@ def _rating_plan(
     )
 
 
+class _ContractRow(NamedTuple):
+    """The columns of a contract the closing reads (a plain row, not an ORM object)."""
+
+    id: str
+    closing_day: str
+    start_date: dt.date
+    currency: str
+    payment_terms_months: int
+    payment_terms_day: str
+    payment_method_kind: str | None
+    customer_id: str | None
+
+
+class _SubscriptionRow(NamedTuple):
+    id: str
+    contract_id: str
+    price_plan_id: str
+
+
+def _timelines(session: Session, subscription_ids: Sequence[str]) -> dict[str, Timeline]:
+    """`contracts.subscriptions.load_timelines` with plain rows and one id array per query."""
+    e = SubscriptionEvent
+    grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
+    for part in id_chunks(session, subscription_ids):
+        rows = session.execute(
+            select(e.subscription_id, e.kind, e.effective_date, e.seq, e.data).where(
+                in_values(session, e.subscription_id, part)
+            )
+        )
+        for row in rows:
+            grouped[row.subscription_id].append(timeline_event(row))  # type: ignore[arg-type]
+    return {sid: build_timeline(events, check=False) for sid, events in grouped.items()}
+
+
 def _subscription_input(
-    sub: Subscription,
+    sub: _SubscriptionRow,
     timeline: Timeline,
     service_of_plan: dict[str, str],
     plan_versions: dict[str, list[tuple[dt.date, PricePlan]]],
@@ -282,7 +325,9 @@ def rating_plans(
     items: dict[str, _UsageItemFacts] = {}
     if item_ids:
         for item in session.scalars(select(UsageItem).where(UsageItem.id.in_(item_ids))):
-            items[item.id] = _UsageItemFacts(item.unit, item.unit_name, item.rating == "per_record", item.name)
+            items[item.id] = _UsageItemFacts(
+                item.unit, item.unit_name, item.rating == "per_record", item.name
+            )
             names[item.id] = item.name
     plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
     for plan_id, versions in versions_by_plan.items():
@@ -293,7 +338,9 @@ def rating_plans(
                     if comp.get("code") and comp.get("name"):
                         names[comp["code"]] = comp["name"]
             if v.components.get("suspension_fee"):
-                names[v.components["suspension_fee"]["code"]] = v.components["suspension_fee"]["name"]
+                names[v.components["suspension_fee"]["code"]] = v.components["suspension_fee"][
+                    "name"
+                ]
     return plans
 
 
@@ -314,15 +361,33 @@ def load_contract_batch(
     )
     rates = tax_rates(session)
     ids = list(contract_ids)
+    c = Contract
     contracts = [
-        c for part in _in_chunks(ids) for c in session.scalars(select(Contract).where(Contract.id.in_(part)))
+        _ContractRow(*row)
+        for part in id_chunks(session, ids)
+        for row in session.execute(
+            select(
+                c.id,
+                c.closing_day,
+                c.start_date,
+                c.currency,
+                c.payment_terms_months,
+                c.payment_terms_day,
+                c.payment_method_kind,
+                c.customer_id,
+            ).where(in_values(session, c.id, part))
+        )
     ]
-    subscriptions: dict[str, list[Subscription]] = defaultdict(list)
-    for part in _in_chunks(ids):
-        for sub in session.scalars(select(Subscription).where(Subscription.contract_id.in_(part))):
-            subscriptions[sub.contract_id].append(sub)
+    subscriptions: dict[str, list[_SubscriptionRow]] = defaultdict(list)
+    for part in id_chunks(session, ids):
+        for row in session.execute(
+            select(Subscription.id, Subscription.contract_id, Subscription.price_plan_id).where(
+                in_values(session, Subscription.contract_id, part)
+            )
+        ):
+            subscriptions[row[1]].append(_SubscriptionRow(*row))
     all_subs = [s for subs in subscriptions.values() for s in subs]
-    timelines = load_timelines(session, [s.id for s in all_subs])
+    timelines = _timelines(session, [s.id for s in all_subs])
 
     plan_ids = sorted({st.price_plan_id for t in timelines.values() for st in t.states})
     versions_by_plan = plan_versions_for(session, plan_ids)
@@ -336,13 +401,17 @@ def load_contract_batch(
 
     discounts: dict[str, list[rd.Discount]] = defaultdict(list)
     discount_rows = [
-        d for part in _in_chunks(ids) for d in session.scalars(select(DiscountRow).where(DiscountRow.contract_id.in_(part)))
+        d
+        for part in _in_chunks(ids)
+        for d in session.scalars(select(DiscountRow).where(DiscountRow.contract_id.in_(part)))
     ]
     if discount_rows:
         tables = {
             t.id: t
             for t in session.scalars(
-                select(DiscountTable).where(DiscountTable.id.in_({d.discount_table_id for d in discount_rows}))
+                select(DiscountTable).where(
+                    DiscountTable.id.in_({d.discount_table_id for d in discount_rows})
+                )
             )
         }
         for d in discount_rows:
@@ -354,13 +423,17 @@ def load_contract_batch(
     if month is not None:
         code = next(iter(closed))
         period = billing_period(parse_closing_day(code), month)
-    usage = load_usage(session, [s.id for s in all_subs], period.start, period.end) if period else {}
+    usage = (
+        load_usage(session, [s.id for s in all_subs], period.start, period.end) if period else {}
+    )
 
     drafts = {
         r.contract_id: r.id
         for part in _in_chunks(ids)
         for r in session.scalars(
-            select(Receivable).where(Receivable.contract_id.in_(part), Receivable.billing_month == str(month))
+            select(Receivable).where(
+                Receivable.contract_id.in_(part), Receivable.billing_month == str(month)
+            )
         )
     }
     adjustments: dict[str, list[RatingAdjustment]] = defaultdict(list)
@@ -368,24 +441,36 @@ def load_contract_batch(
         for a in session.scalars(
             select(Adjustment).where(
                 Adjustment.contract_id.in_(part),
-                or_(Adjustment.receivable_id.is_(None), Adjustment.receivable_id.in_(list(drafts.values()) or [""])),
+                or_(
+                    Adjustment.receivable_id.is_(None),
+                    Adjustment.receivable_id.in_(list(drafts.values()) or [""]),
+                ),
             )
         ):
             if a.receivable_id is not None and drafts.get(a.contract_id) != a.receivable_id:
                 continue
             adjustments[a.contract_id].append(
-                RatingAdjustment(a.id, Decimal(a.amount).scaleb(-_minor(tenant.currency)), TaxCategory(a.tax_category), a.subscription_id)
+                RatingAdjustment(
+                    a.id,
+                    Decimal(a.amount).scaleb(-_minor(tenant.currency)),
+                    TaxCategory(a.tax_category),
+                    a.subscription_id,
+                )
             )
             batch.names[a.id] = a.reason
 
     for contract in contracts:
         try:
             if contract.closing_day not in closed:
-                raise ValueError(f"closing day {contract.closing_day} does not close on {closing_date}")
+                raise ValueError(
+                    f"closing day {contract.closing_day} does not close on {closing_date}"
+                )
             batch.months[contract.id] = closed[contract.closing_day]
             subs = sorted(subscriptions.get(contract.id, []), key=lambda s: s.id)
             sub_inputs = tuple(
-                _subscription_input(s, timelines[s.id], service_of_plan, plans) for s in subs if s.id in timelines
+                _subscription_input(s, timelines[s.id], service_of_plan, plans)
+                for s in subs
+                if s.id in timelines
             )
             day = contract.payment_terms_day
             batch.inputs[contract.id] = ContractInput(
@@ -393,15 +478,21 @@ def load_contract_batch(
                 closing_day=parse_closing_day(contract.closing_day),
                 start_date=contract.start_date,
                 subscriptions=sub_inputs,
-                policy=RatingPolicy(contract.currency, policy.line_rounding, policy.tax_rounding, policy.tax_mode),
+                policy=RatingPolicy(
+                    contract.currency, policy.line_rounding, policy.tax_rounding, policy.tax_mode
+                ),
                 usage=tuple(e for s in subs for e in usage.get(s.id, ())),
                 discounts=tuple(discounts.get(contract.id, ())),
                 adjustments=tuple(adjustments.get(contract.id, ())),
-                payment_terms=PaymentTerms(contract.payment_terms_months, "eom" if day == "eom" else int(day)),
+                payment_terms=PaymentTerms(
+                    contract.payment_terms_months, "eom" if day == "eom" else int(day)
+                ),
                 direct_debit=contract.payment_method_kind == "direct_debit",
                 tax_rates=rates,
             )
-            batch.facts[contract.id] = ContractFacts(contract.customer_id, contract.payment_method_kind)
+            batch.facts[contract.id] = ContractFacts(
+                contract.customer_id, contract.payment_method_kind
+            )
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             batch.errors[contract.id] = f"{type(exc).__name__}: {exc}"
             batch.months.pop(contract.id, None)

@@ -76,7 +76,9 @@ class ClosingChunk(TenantOwned, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "run_id"], ["closing_runs.tenant_id", "closing_runs.id"], ondelete="CASCADE"
+            ["tenant_id", "run_id"],
+            ["closing_runs.tenant_id", "closing_runs.id"],
+            ondelete="CASCADE",
         ),
         Index("ix_closing_chunks_status", "tenant_id", "run_id", "status"),
     )

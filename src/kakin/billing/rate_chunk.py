@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, Receivable, ReceivableLine
-from kakin.kit.db import insert_rows, update_rows, utcnow
+from kakin.kit.db import copy_rows, update_rows, utcnow
 from kakin.kit.ids import new_id
 from kakin.kit.money import to_minor
 from kakin.rating.engine import rate_period
@@ -38,13 +38,24 @@ class ChunkOutcome:
 def content_hash(draft: ReceivableDraft) -> str:
     """A fingerprint of what a receivable says: a rerun with the same result writes nothing."""
     material = repr(
-        (draft.lines, draft.tax_subtotals, draft.lines_total, draft.tax_total, draft.total, draft.due_date)
+        (
+            draft.lines,
+            draft.tax_subtotals,
+            draft.lines_total,
+            draft.tax_total,
+            draft.total,
+            draft.due_date,
+        )
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
 def _receivable_row(
-    batch: ContractBatch, draft: ReceivableDraft, receivable_id: str, run_id: str | None, digest: str
+    batch: ContractBatch,
+    draft: ReceivableDraft,
+    receivable_id: str,
+    run_id: str | None,
+    digest: str,
 ) -> dict[str, Any]:
     facts = batch.facts[draft.contract_id]
     currency = draft.currency
@@ -80,7 +91,9 @@ def _receivable_row(
     }
 
 
-def _line_rows(batch: ContractBatch, draft: ReceivableDraft, receivable_id: str) -> list[dict[str, Any]]:
+def _line_rows(
+    batch: ContractBatch, draft: ReceivableDraft, receivable_id: str
+) -> list[dict[str, Any]]:
     rows = []
     for n, line in enumerate(draft.lines, start=1):
         rows.append(
@@ -120,13 +133,16 @@ def rate_and_write_chunk(
     outcome = ChunkOutcome()
     batch = load_contract_batch(session, closing_date, contract_ids)
     outcome.errors.extend(
-        {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]} for cid, reason in batch.errors.items()
+        {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]}
+        for cid, reason in batch.errors.items()
     )
     keys = [(cid, str(month)) for cid, month in batch.months.items()]
     existing: dict[str, Receivable] = {}
     if keys:
         for receivable in session.scalars(
-            select(Receivable).where(tuple_(Receivable.contract_id, Receivable.billing_month).in_(keys))
+            select(Receivable).where(
+                tuple_(Receivable.contract_id, Receivable.billing_month).in_(keys)
+            )
         ):
             existing[receivable.contract_id] = receivable
 
@@ -143,7 +159,10 @@ def rate_and_write_chunk(
             draft = rate_period(contract_input, batch.months[contract_id])
         except (ArithmeticError, ValueError, KeyError, TypeError, LookupError) as exc:
             outcome.errors.append(
-                {"contract_id": contract_id, "reason": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]}
+                {
+                    "contract_id": contract_id,
+                    "reason": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH],
+                }
             )
             continue
         outcome.contracts_done += 1
@@ -164,11 +183,13 @@ def rate_and_write_chunk(
 
     if replaced:
         session.execute(
-            delete(ReceivableLine).where(ReceivableLine.receivable_id.in_([r["id"] for r in replaced]))
+            delete(ReceivableLine).where(
+                ReceivableLine.receivable_id.in_([r["id"] for r in replaced])
+            )
         )
         update_rows(session, Receivable, replaced)
-    insert_rows(session, Receivable, new_receivables)
-    insert_rows(session, ReceivableLine, new_lines)
+    copy_rows(session, Receivable, new_receivables)
+    copy_rows(session, ReceivableLine, new_lines)
     update_rows(
         session,
         Adjustment,

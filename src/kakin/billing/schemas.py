@@ -17,7 +17,9 @@ ReceivableStatus = Literal[
 class ClosingRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    closing_date: dt.date = Field(description="the day after the billing periods end (RATING.md §2)")
+    closing_date: dt.date = Field(
+        description="the day after the billing periods end (RATING.md §2)"
+    )
 
 
 class ClosingRunOut(BaseModel):
