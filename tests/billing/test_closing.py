@@ -10,7 +10,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from tests.factories.api import Api
-from tests.factories.catalog import create_service, create_tariff, create_usage_item
+from tests.factories.catalog import code, create_service, create_tariff, create_usage_item
 
 
 def _run_closing(api: Api, closing_date: str) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def _run_closing(api: Api, closing_date: str) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def _setup(api: Api) -> dict[str, str]:
+def _setup(api: Api, record_prefix: str = "u") -> dict[str, str]:
     """An eom-closing contract whose internet subscription starts mid-October, with
     packet usage on a per-unit tariff (0.05 yen per 128-byte packet)."""
     service = create_service(api)
@@ -35,7 +35,7 @@ def _setup(api: Api) -> dict[str, str]:
     plan = api.created(
         "/v1/price-plans",
         {
-            "code": "HOME",
+            "code": code("HOME"),
             "name": "光ホーム",
             "service_id": service["id"],
             "effective_from": "2026-01-01",
@@ -58,7 +58,7 @@ def _setup(api: Api) -> dict[str, str]:
         json={
             "records": [
                 {
-                    "record_id": f"u-{n}",
+                    "record_id": f"{record_prefix}-{n}",
                     "subscription_id": subscription["id"],
                     "usage_item": item["code"],
                     "quantity": "128000",
