@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install run demo test test-sqlite lint format bench migration clean
+.PHONY: help install run demo test test-sqlite lint format bench bench-closing migration clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ format: install ## apply ruff's fixes and formatting
 
 bench: install ## the API benchmark on PostgreSQL (prints JSON)
 	$(BIN)/python bench/api.py
+
+bench-closing: install ## the closing benchmark on PostgreSQL: ingestion, 100k-contract closing, floor (JSON)
+	$(BIN)/python bench/closing.py
 
 migration: install ## regenerate the initial migration from the models (pre-release only)
 	scripts/regenerate-initial-migration

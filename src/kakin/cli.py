@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import sys
 from pathlib import Path
@@ -38,6 +39,14 @@ def _runtime(migrate: bool = True) -> Runtime:
         typer.secho(f"kakin: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     return runtime
+
+
+def _freeze_startup_objects() -> None:
+    """For batch processes (closing, worker): the objects alive after start-up (modules,
+    engine, caches) leave the cyclic collector's sight, so its full collections, which a
+    closing's many small objects trigger, no longer rescan them (~10 % of a chunk's CPU)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _choose_tenant(runtime: Runtime, tenant: str | None) -> str:
@@ -295,6 +304,7 @@ def close_command(
         typer.secho("kakin: --date takes YYYY-MM-DD", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     runtime = _runtime()
+    _freeze_startup_objects()
     if tenant:
         tenant_ids = [_choose_tenant(runtime, tenant)]
     else:
@@ -341,6 +351,7 @@ def worker(
     from kakin.billing.scheduler import Scheduler, run_due_work  # noqa: PLC0415
 
     runtime = _runtime()
+    _freeze_startup_objects()
     if once:
         typer.echo(f"ran {run_due_work(runtime)} closing(s)")
         runtime.close()

@@ -25,10 +25,10 @@ from kakin.catalog.plan_schemas import PlanComponents
 from kakin.catalog.price_plans import plan_versions_for
 from kakin.catalog.service import rating_discount_table, rating_loyalty_steps, tax_rates
 from kakin.catalog.tariffs import rating_tariff, tariff_versions_for
-from kakin.contracts.models import Contract, Subscription
+from kakin.contracts.models import Contract, Subscription, SubscriptionEvent
 from kakin.contracts.models import Discount as DiscountRow
-from kakin.contracts.subscriptions import load_timelines
-from kakin.contracts.timeline import Status, Timeline
+from kakin.contracts.subscriptions import timeline_event
+from kakin.contracts.timeline import Status, Timeline, TimelineEvent, build_timeline
 from kakin.kit.money import RoundingMode
 from kakin.rating import discounts as rd
 from kakin.rating.due_dates import PaymentTerms
@@ -59,8 +59,6 @@ from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.loader import load_usage
 
 _ONE_DAY = dt.timedelta(days=1)
-IN_CHUNK = 1000
-"""Ids per IN list: keeps statements within every driver's parameter limit."""
 
 KIND_LABELS = {
     LineKind.DISCOUNT: "割引",
@@ -93,10 +91,6 @@ class ContractBatch:
         if line.source_id and line.source_id in self.names:
             return self.names[line.source_id]
         return KIND_LABELS.get(line.kind, line.kind.value)
-
-
-def _in_chunks(ids: Sequence[str]) -> list[Sequence[str]]:
-    return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
 
 
 @dataclass(frozen=True)
@@ -391,19 +385,20 @@ def load_contract_batch(
 
     plan_ids = sorted({st.price_plan_id for t in timelines.values() for st in t.states})
     versions_by_plan = plan_versions_for(session, plan_ids)
-    service_of_plan = {
-        plan_id: service_id
-        for plan_id, service_id in session.execute(
+    service_of_plan: dict[str, str] = dict(
+        session.execute(
             select(PricePlanRow.id, PricePlanRow.service_id).where(PricePlanRow.id.in_(plan_ids))
-        )
-    }
+        ).all()
+    )
     plans = rating_plans(session, versions_by_plan, batch.names)
 
     discounts: dict[str, list[rd.Discount]] = defaultdict(list)
     discount_rows = [
         d
-        for part in _in_chunks(ids)
-        for d in session.scalars(select(DiscountRow).where(DiscountRow.contract_id.in_(part)))
+        for part in id_chunks(session, ids)
+        for d in session.scalars(
+            select(DiscountRow).where(in_values(session, DiscountRow.contract_id, part))
+        )
     ]
     if discount_rows:
         tables = {
@@ -427,20 +422,21 @@ def load_contract_batch(
         load_usage(session, [s.id for s in all_subs], period.start, period.end) if period else {}
     )
 
-    drafts = {
-        r.contract_id: r.id
-        for part in _in_chunks(ids)
-        for r in session.scalars(
-            select(Receivable).where(
-                Receivable.contract_id.in_(part), Receivable.billing_month == str(month)
+    drafts: dict[str, str] = {
+        contract_id: receivable_id
+        for part in id_chunks(session, ids)
+        for contract_id, receivable_id in session.execute(
+            select(Receivable.contract_id, Receivable.id).where(
+                in_values(session, Receivable.contract_id, part),
+                Receivable.billing_month == str(month),
             )
         )
     }
     adjustments: dict[str, list[RatingAdjustment]] = defaultdict(list)
-    for part in _in_chunks(ids):
+    for part in id_chunks(session, ids):
         for a in session.scalars(
             select(Adjustment).where(
-                Adjustment.contract_id.in_(part),
+                in_values(session, Adjustment.contract_id, part),
                 or_(
                     Adjustment.receivable_id.is_(None),
                     Adjustment.receivable_id.in_(list(drafts.values()) or [""]),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
@@ -23,6 +23,7 @@ from kakin.kit.ids import new_id
 from kakin.kit.money import to_minor
 from kakin.rating.engine import rate_period
 from kakin.rating.lines import ReceivableDraft
+from kakin.usage.intake import id_chunks, in_values
 
 MAX_ERROR_LENGTH = 500
 
@@ -131,20 +132,32 @@ def rate_and_write_chunk(
     and the others go on.
     """
     outcome = ChunkOutcome()
+    if session.get_bind().dialect.name == "postgresql":
+        # The driver prepares statements it runs often, and PostgreSQL may then keep one
+        # generic plan per statement: planned while `receivables` was still empty, the
+        # lookups by contract would scan it whole for every later chunk. Planning each
+        # query of a chunk for its own ids costs far less than one such scan.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     batch = load_contract_batch(session, closing_date, contract_ids)
     outcome.errors.extend(
         {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]}
         for cid, reason in batch.errors.items()
     )
-    keys = [(cid, str(month)) for cid, month in batch.months.items()]
+    keys = {(cid, str(month)) for cid, month in batch.months.items()}
     existing: dict[str, Receivable] = {}
     if keys:
-        for receivable in session.scalars(
-            select(Receivable).where(
-                tuple_(Receivable.contract_id, Receivable.billing_month).in_(keys)
-            )
-        ):
-            existing[receivable.contract_id] = receivable
+        # One id array per query (not a tuple IN of every key: slow to plan and to send).
+        ids = sorted({cid for cid, _ in keys})
+        months = sorted({month for _, month in keys})
+        for part in id_chunks(session, ids):
+            for receivable in session.scalars(
+                select(Receivable).where(
+                    in_values(session, Receivable.contract_id, part),
+                    Receivable.billing_month.in_(months),
+                )
+            ):
+                if (receivable.contract_id, receivable.billing_month) in keys:
+                    existing[receivable.contract_id] = receivable
 
     new_receivables: list[dict[str, Any]] = []
     new_lines: list[dict[str, Any]] = []

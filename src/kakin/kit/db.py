@@ -270,7 +270,9 @@ def copy_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[st
     for column in table.columns:
         if column.name in given:
             columns.append(column)
-        elif column.default is not None and (column.default.is_scalar or column.default.is_callable):
+        elif column.default is not None and (
+            column.default.is_scalar or column.default.is_callable
+        ):
             columns.append(column)
             arg = column.default.arg
             fill[column.name] = arg(None) if column.default.is_callable else arg

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -135,6 +136,7 @@ def overlap(merged: Iterable[Period], window: Period) -> tuple[int, Period | Non
     return days, (Period(first, last) if first is not None and last is not None else None)
 
 
+@functools.lru_cache(maxsize=4096)
 def last_day_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -153,6 +155,7 @@ def period_end_in_month(closing_day: ClosingDay, year: int, month: int) -> date:
     return date(year, month, closing_day)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for several times per contract
 def billing_period(closing_day: ClosingDay, billing_month: BillingMonth) -> Period:
     """RATING.md §2: "The billing period of billing month N ends on the closing day of month
     N and starts the day after the closing day of month N−1. With `eom` it is the calendar
