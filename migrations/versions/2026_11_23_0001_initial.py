@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:19:41.824438
+Create Date: 2026-11-23 02:06:18.160348
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("receivables_written", sa.BigInteger(), nullable=False),
         sa.Column("lines_written", sa.BigInteger(), nullable=False),
         sa.Column("chunks_total", sa.BigInteger(), nullable=False),
+        sa.Column("lines_at_start", sa.BigInteger(), nullable=False),
         sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("started_at", kakin.kit.db.UTCDateTime(), nullable=True),
@@ -305,6 +306,7 @@ def upgrade() -> None:
         sa.Column("contracts_failed", sa.BigInteger(), nullable=False),
         sa.Column("receivables_written", sa.BigInteger(), nullable=False),
         sa.Column("lines_written", sa.BigInteger(), nullable=False),
+        sa.Column("lines_removed", sa.BigInteger(), nullable=False),
         sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("finished_at", kakin.kit.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(

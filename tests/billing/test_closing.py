@@ -9,6 +9,9 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from kakin.kit.db import tenant_session
+from kakin.runtime import Runtime
+from kakin.tenancy.models import Tenant
 from tests.factories.api import Api
 from tests.factories.catalog import code, create_service, create_tariff, create_usage_item
 
@@ -216,3 +219,20 @@ def test_a_finalised_receivable_renders_a_qualified_invoice_pdf(api: Api) -> Non
     pdf = api.get(f"/v1/credit-notes/{note.json()['id']}/credit-note.pdf")
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_a_closing_that_would_pass_the_receivable_line_limit_writes_nothing(
+    api: Api, runtime: Runtime
+) -> None:
+    """Seed 000 制限事項: receivable lines count against the tenant's limit."""
+    ids = _setup(api)
+    with tenant_session(runtime.sessions, api.tenant_id) as session:
+        session.get_one(Tenant, api.tenant_id).limit_receivable_lines = 2
+    run = _run_closing(api, "2026-11-01")
+    assert run["status"] == "completed_with_errors"
+    assert run["contracts_failed"] == 1
+    assert "tenant-limit-reached" in run["errors"][0]["reason"]
+    assert api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"] == []
+    with tenant_session(runtime.sessions, api.tenant_id) as session:
+        session.get_one(Tenant, api.tenant_id).limit_receivable_lines = 3
+    assert _run_closing(api, "2026-11-01")["status"] == "completed"

@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kakin.billing.errors import ClosingInProgress
-from kakin.billing.models import ClosingChunk, ClosingLock, ClosingRun
+from kakin.billing.models import ClosingChunk, ClosingLock, ClosingRun, ReceivableLine
 from kakin.billing.rate_chunk import rate_and_write_chunk
 from kakin.contracts.models import Contract
 from kakin.kit.db import insert_rows, tenant_session, utcnow
@@ -35,6 +35,8 @@ from kakin.rating.periods import (
     billing_period,
     parse_closing_day,
 )
+from kakin.tenancy.models import Tenant
+from kakin.tenancy.service import count_rows
 
 log = logging.getLogger("kakin.closing")
 
@@ -133,6 +135,7 @@ def start_run(session: Session, closing_date: dt.date, holder: str | None = None
         status="running",
         contracts_total=len(contract_ids),
         chunks_total=len(chunks),
+        lines_at_start=count_rows(session, ReceivableLine),
         started_at=utcnow(),
         errors=[],
     )
@@ -221,13 +224,20 @@ def work_on_run(
                 raise LookupError(f"no chunk {chunk_no} of closing run {run_id}")
             if chunk.status == "done":  # another worker finished it after a timeout
                 continue
-            outcome = rate_and_write_chunk(session, run.closing_date, run_id, chunk.contract_ids)
+            outcome = rate_and_write_chunk(
+                session,
+                run.closing_date,
+                run_id,
+                chunk.contract_ids,
+                line_room=_line_room(session, run),
+            )
             chunk.status = "done"
             chunk.finished_at = utcnow()
             chunk.contracts_done = outcome.contracts_done
             chunk.contracts_failed = len(outcome.errors)
             chunk.receivables_written = outcome.receivables_written
             chunk.lines_written = outcome.lines_written
+            chunk.lines_removed = outcome.lines_removed
             chunk.errors = outcome.errors
             session.execute(
                 update(ClosingLock)
@@ -246,6 +256,20 @@ def work_on_run(
                     select(ClosingRun.contracts_total).where(ClosingRun.id == run_id)
                 )
             progress(RunProgress(sum(len(ids) for ids in done), int(total or 0)))
+
+
+def _line_room(session: Session, run: ClosingRun) -> int:
+    """How many more receivable lines the tenant may hold: its limit less the lines it
+    held when the run started and what the run's finished chunks added since. (Workers
+    sharing a run may each pass the check at once: at most one chunk over, by design.)"""
+    limit = session.scalar(select(Tenant.limit_receivable_lines)) or 0
+    written, removed = session.execute(
+        select(
+            func.coalesce(func.sum(ClosingChunk.lines_written), 0),
+            func.coalesce(func.sum(ClosingChunk.lines_removed), 0),
+        ).where(ClosingChunk.run_id == run.id, ClosingChunk.status == "done")
+    ).one()
+    return int(limit) - run.lines_at_start - int(written) + int(removed)
 
 
 def finish_run(session: Session, run_id: str) -> ClosingRun:

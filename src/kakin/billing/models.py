@@ -31,6 +31,7 @@ class ClosingRun(TenantOwned, Base):
     receivables_written: Mapped[int] = mapped_column(default=0)
     lines_written: Mapped[int] = mapped_column(default=0)
     chunks_total: Mapped[int] = mapped_column(default=0)
+    lines_at_start: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column()
@@ -71,6 +72,7 @@ class ClosingChunk(TenantOwned, Base):
     contracts_failed: Mapped[int] = mapped_column(default=0)
     receivables_written: Mapped[int] = mapped_column(default=0)
     lines_written: Mapped[int] = mapped_column(default=0)
+    lines_removed: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
 

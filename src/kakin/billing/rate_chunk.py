@@ -33,6 +33,7 @@ class ChunkOutcome:
     contracts_done: int = 0
     receivables_written: int = 0
     lines_written: int = 0
+    lines_removed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -122,27 +123,8 @@ def _line_rows(
     return rows
 
 
-def rate_and_write_chunk(
-    session: Session, closing_date: dt.date, run_id: str | None, contract_ids: Sequence[str]
-) -> ChunkOutcome:
-    """Rate `contract_ids` for the months that close on `closing_date` and write the drafts.
-
-    RATING.md §8: "receivables still in `draft` … are recomputed when inputs changed; an
-    `open` or later receivable is never rewritten". One contract's failure is recorded
-    and the others go on.
-    """
-    outcome = ChunkOutcome()
-    if session.get_bind().dialect.name == "postgresql":
-        # The driver prepares statements it runs often, and PostgreSQL may then keep one
-        # generic plan per statement: planned while `receivables` was still empty, the
-        # lookups by contract would scan it whole for every later chunk. Planning each
-        # query of a chunk for its own ids costs far less than one such scan.
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    batch = load_contract_batch(session, closing_date, contract_ids)
-    outcome.errors.extend(
-        {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]}
-        for cid, reason in batch.errors.items()
-    )
+def _existing_receivables(session: Session, batch: ContractBatch) -> dict[str, Receivable]:
+    """The receivables the chunk's contracts already have for the month being closed."""
     keys = {(cid, str(month)) for cid, month in batch.months.items()}
     existing: dict[str, Receivable] = {}
     if keys:
@@ -158,6 +140,40 @@ def rate_and_write_chunk(
             ):
                 if (receivable.contract_id, receivable.billing_month) in keys:
                     existing[receivable.contract_id] = receivable
+
+    return existing
+
+
+def rate_and_write_chunk(
+    session: Session,
+    closing_date: dt.date,
+    run_id: str | None,
+    contract_ids: Sequence[str],
+    line_room: int | None = None,
+) -> ChunkOutcome:
+    """Rate `contract_ids` for the months that close on `closing_date` and write the drafts.
+
+    RATING.md §8: "receivables still in `draft` … are recomputed when inputs changed; an
+    `open` or later receivable is never rewritten". One contract's failure is recorded
+    and the others go on.
+
+    `line_room` is how many more receivable lines the tenant may hold (seed 000 制限事項:
+    1,000,000 by default): a chunk that would pass it writes nothing, and each of its
+    contracts fails with the limit named.
+    """
+    outcome = ChunkOutcome()
+    if session.get_bind().dialect.name == "postgresql":
+        # The driver prepares statements it runs often, and PostgreSQL may then keep one
+        # generic plan per statement: planned while `receivables` was still empty, the
+        # lookups by contract would scan it whole for every later chunk. Planning each
+        # query of a chunk for its own ids costs far less than one such scan.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    batch = load_contract_batch(session, closing_date, contract_ids)
+    outcome.errors.extend(
+        {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]}
+        for cid, reason in batch.errors.items()
+    )
+    existing = _existing_receivables(session, batch)
 
     new_receivables: list[dict[str, Any]] = []
     new_lines: list[dict[str, Any]] = []
@@ -194,6 +210,17 @@ def rate_and_write_chunk(
         for adjustment in contract_input.adjustments:
             billed_adjustments[adjustment.adjustment_id] = receivable_id
 
+    removed = sum(existing[r["contract_id"]].line_count for r in replaced)
+    if line_room is not None and len(new_lines) - removed > line_room:
+        reason = "tenant-limit-reached: the receivable lines would exceed the tenant's limit"
+        outcome.errors.extend(
+            {"contract_id": cid, "reason": reason}
+            for cid in batch.inputs
+            if cid not in batch.errors
+        )
+        outcome.contracts_done = 0
+        return outcome
+    outcome.lines_removed = removed
     if replaced:
         session.execute(
             delete(ReceivableLine).where(
