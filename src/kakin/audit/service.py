@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kakin.audit.models import AuditEvent
-from kakin.kit.db import insert_rows, utcnow
+from kakin.kit.db import copy_rows, utcnow
 from kakin.kit.ids import new_id
 
 PERSONAL_FIELDS = frozenset(
@@ -69,7 +69,7 @@ def record_many(
 ) -> None:
     """One event per created resource, written with one bulk insert (bulk registration)."""
     actor, now = _actor(session), utcnow()
-    insert_rows(
+    copy_rows(
         session,
         AuditEvent,
         [

@@ -32,7 +32,7 @@ from kakin.customers.schemas import (
 )
 from kakin.kit.concurrency import check_if_match
 from kakin.kit.crypto import FieldCipher
-from kakin.kit.db import insert_rows, utcnow
+from kakin.kit.db import copy_rows, utcnow
 from kakin.kit.free_fields import FREE_NAMES, filter_free_fields
 from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, paginate
@@ -209,7 +209,7 @@ def create_customers(
                 **_free_values(data),
             )
         )
-    insert_rows(session, Customer, rows)
+    copy_rows(session, Customer, rows)
     record_many(session, "create", RESOURCE, [(out.id, out) for out in outs])
     return outs
 

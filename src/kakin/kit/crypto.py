@@ -93,8 +93,9 @@ class FieldCipher:
     def blind_index(self, field: str, normalised: str | None) -> str | None:
         if normalised is None:
             return None
-        mac = hmac.new(self._index_key, field.encode() + b"|" + normalised.encode(), hashlib.sha256)
-        return mac.hexdigest()[: BLIND_INDEX_BYTES * 2]
+        # hmac.digest is the one-shot C path: several times faster than hmac.new() in bulk.
+        mac = hmac.digest(self._index_key, field.encode() + b"|" + normalised.encode(), "sha256")
+        return mac[:BLIND_INDEX_BYTES].hex()
 
 
 def hash_secret(secret: str) -> str:
