@@ -20,7 +20,7 @@ from kakin.kit.errors import Unauthorized
 from kakin.runtime import Runtime
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
 from kakin.tenancy.models import Tenant
-from kakin.tenancy.service import InvalidToken, find_valid_token, get_tenant, tenant_of_credential
+from kakin.tenancy.service import InvalidToken, authenticate_token, tenant_of_credential
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -68,8 +68,7 @@ def open_context(runtime: Runtime, token: str) -> tuple[Session, Tenant, list[st
     session.info["tenant_id"] = tenant_id
     try:
         session.begin()
-        row = find_valid_token(session, token)
-        tenant = get_tenant(session)
+        row, tenant = authenticate_token(session, token)
     except InvalidToken:
         session.close()
         raise Unauthorized(
