@@ -11,13 +11,14 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kakin.billing.history import load_advance_billings, load_earlier_usage
 from kakin.billing.models import Adjustment, Receivable
 from kakin.catalog.models import DiscountTable, PricePlanVersion, UsageItem
 from kakin.catalog.models import PricePlan as PricePlanRow
@@ -492,7 +493,21 @@ def load_contract_batch(
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             batch.errors[contract.id] = f"{type(exc).__name__}: {exc}"
             batch.months.pop(contract.id, None)
+    _add_history(session, batch)
     return batch
+
+
+def _add_history(session: Session, batch: ContractBatch) -> None:
+    """What earlier receivables billed, for settlements of fees billed in advance (RATING.md
+    §3) and late usage (§8): a few set-based queries for the whole chunk."""
+    advance = load_advance_billings(session, batch.inputs, batch.months)
+    earlier = load_earlier_usage(session, batch.inputs, batch.months)
+    for contract_id in advance.keys() | earlier.keys():
+        batch.inputs[contract_id] = replace(
+            batch.inputs[contract_id],
+            advance_billings=advance.get(contract_id, ()),
+            earlier_usage=earlier.get(contract_id, ()),
+        )
 
 
 def _minor(currency: str) -> int:

@@ -1,0 +1,169 @@
+"""Corrections on the next receivable from what earlier ones billed, through the closing:
+the prorated credit for a cancellation inside a period billed in advance (RATING.md §3) and
+usage that arrived for an already-issued period (§8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.billing.test_closing import _run_closing, _setup
+from tests.factories.api import Api
+from tests.factories.catalog import code, create_service
+
+
+def _receivable(api: Api, contract_id: str, month: str) -> dict[str, Any]:
+    items = api.get("/v1/receivables", params={"contract_id": contract_id}).json()["items"]
+    found = [r for r in items if r["billing_month"] == month]
+    assert len(found) == 1, items
+    detail: dict[str, Any] = api.get(f"/v1/receivables/{found[0]['id']}").json()
+    return detail
+
+
+def _finalize(api: Api, receivable: dict[str, Any]) -> None:
+    response = api.post(f"/v1/receivables/{receivable['id']}/finalize")
+    assert response.status_code == 200, response.text
+
+
+def _advance_setup(api: Api) -> dict[str, str]:
+    """An eom contract with a 3,000 yen monthly fee billed in advance, from 2026-10-01."""
+    service = create_service(api)
+    plan = api.created(
+        "/v1/price-plans",
+        {
+            "code": code("ADV"),
+            "name": "前払いプラン",
+            "service_id": service["id"],
+            "effective_from": "2026-01-01",
+            "recurring_fees": [
+                {"code": "base", "name": "月額基本料", "amount": "3000", "timing": "advance"}
+            ],
+        },
+    )
+    customer = api.created("/v1/customers", {"name": "前払 花子"})
+    contract = api.created(
+        "/v1/contracts",
+        {"customer_id": customer["id"], "closing_day": "eom", "start_date": "2026-10-01"},
+    )
+    subscription = api.created(
+        "/v1/subscriptions",
+        {"contract_id": contract["id"], "price_plan_id": plan["id"], "start_date": "2026-10-01"},
+    )
+    return {"contract": contract["id"], "subscription": subscription["id"]}
+
+
+def _lines(receivable: dict[str, Any], note: str) -> list[dict[str, Any]]:
+    return [line for line in receivable["lines"] if line["note"] == note]
+
+
+def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_the_next_receivable(
+    api: Api,
+) -> None:
+    """RATING.md §3: "then a mid-period cancellation or downgrade gives a prorated credit
+    line on the next receivable"."""
+    ids = _advance_setup(api)
+    _run_closing(api, "2026-11-01")
+    october = _receivable(api, ids["contract"], "2026-10")
+    advance = _lines(october, "in_advance")
+    assert sorted((line["period_start"], line["amount"]) for line in advance) == [
+        ("2026-10-01", 3000),
+        ("2026-11-01", 3000),
+    ]
+    _finalize(api, october)
+    cancelled = api.post(
+        f"/v1/subscriptions/{ids['subscription']}/cancellations",
+        json={"effective_date": "2026-11-15"},
+    )
+    assert cancelled.status_code == 201, cancelled.text
+
+    run = _run_closing(api, "2026-12-01")
+    assert run["status"] == "completed", run
+    november = _receivable(api, ids["contract"], "2026-11")
+    settlements = _lines(november, "advance_settlement")
+    assert [(s["amount"], s["period_start"], s["period_end"]) for s in settlements] == [
+        (-1500, "2026-11-01", "2026-11-30")  # 3,000 × 15 / 30 − 3,000
+    ]
+    assert november["subtotal"] == -1500
+    assert _lines(november, "in_advance") == []
+    assert _lines(november, "late_usage") == []
+
+    _run_closing(api, "2026-12-01")
+    again = _receivable(api, ids["contract"], "2026-11")
+    assert again["lines"] == november["lines"]
+
+    _finalize(api, november)
+    _run_closing(api, "2027-01-01")
+    december = _receivable(api, ids["contract"], "2026-12")
+    assert _lines(december, "advance_settlement") == []
+    assert december["subtotal"] == 0
+
+
+def test_a_period_billed_in_advance_without_changes_gets_no_settlement(api: Api) -> None:
+    ids = _advance_setup(api)
+    _run_closing(api, "2026-11-01")
+    _finalize(api, _receivable(api, ids["contract"], "2026-10"))
+    _run_closing(api, "2026-12-01")
+    november = _receivable(api, ids["contract"], "2026-11")
+    assert _lines(november, "advance_settlement") == []
+    assert [line["period_start"] for line in _lines(november, "in_advance")] == ["2026-12-01"]
+
+
+def test_usage_registered_for_an_issued_period_goes_once_onto_the_next_receivable(
+    api: Api,
+) -> None:
+    """RATING.md §8: "Usage that arrives for an already-rated period goes onto the next
+    receivable as a usage line marked with its original period"."""
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    october = _receivable(api, ids["contract"], "2026-10")
+    _finalize(api, october)
+    usage_lines = [line for line in october["lines"] if line["kind"] == "usage"]
+    item = api.get(f"/v1/usage-records?subscription_id={ids['subscription']}").json()["items"][0]
+
+    late = api.post(
+        "/v1/usage-records/batch",
+        json={
+            "records": [
+                {
+                    "record_id": "late-1",
+                    "subscription_id": ids["subscription"],
+                    "usage_item": item["usage_item"],
+                    "quantity": "128000",
+                    "used_at": "2026-10-30T12:00:00+09:00",
+                }
+            ]
+        },
+    )
+    assert late.status_code in (200, 201), late.text
+
+    run = _run_closing(api, "2026-12-01")
+    assert run["status"] == "completed", run
+    november = _receivable(api, ids["contract"], "2026-11")
+    lates = _lines(november, "late_usage")
+    assert len(lates) == 1, november["lines"]
+    assert lates[0]["kind"] == "usage"
+    assert lates[0]["original_billing_month"] == "2026-10"
+    assert lates[0]["period_start"] == "2026-10-01"
+    assert lates[0]["period_end"] == "2026-10-31"
+    assert {"quantity", "amount"} <= set(lates[0])
+    assert lates[0]["amount"] > 0
+    assert sum(line["amount"] for line in usage_lines) > 0
+    # the other usage of October was billed already: only the late record's part is added
+    assert lates[0]["amount"] == sum(line["amount"] for line in usage_lines) // 3
+
+    _run_closing(api, "2026-12-01")
+    again = _receivable(api, ids["contract"], "2026-11")
+    assert len(_lines(again, "late_usage")) == 1
+    assert again["lines"] == november["lines"]
+
+    _finalize(api, again)
+    _run_closing(api, "2027-01-01")
+    december = _receivable(api, ids["contract"], "2026-12")
+    assert _lines(december, "late_usage") == []
+
+
+def test_usage_already_rated_gives_no_late_usage_line(api: Api) -> None:
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    _finalize(api, _receivable(api, ids["contract"], "2026-10"))
+    _run_closing(api, "2026-12-01")
+    assert _lines(_receivable(api, ids["contract"], "2026-11"), "late_usage") == []
