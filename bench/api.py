@@ -79,7 +79,7 @@ def customer(i: int) -> dict[str, Any]:
     }
 
 
-async def timed_requests(n: int, call: Any, concurrency: int = CONCURRENCY) -> list[float]:
+async def timed_requests(n: int, call: Any, concurrency: int) -> list[float]:
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
@@ -143,12 +143,14 @@ async def run(
             response = await http.get("/v1/customers", params={"free_1": shop}, headers=headers)
             assert response.status_code == 200, response.text
 
-        await timed_requests(min(200, args.requests), get_one)  # warm-up
-        get_ms = await timed_requests(args.requests, get_one)
-        search_ms = await timed_requests(args.requests, search_one)
+        c = args.concurrency
+        await timed_requests(min(200, args.requests), get_one, c)  # warm-up
+        get_ms = await timed_requests(args.requests, get_one, c)
+        search_ms = await timed_requests(args.requests, search_one, c)
 
     connections = [
-        await psycopg.AsyncConnection.connect(db_url, autocommit=True) for _ in range(CONCURRENCY)
+        await psycopg.AsyncConnection.connect(db_url, autocommit=True)
+        for _ in range(args.concurrency)
     ]
     pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
     for conn in connections:
@@ -165,7 +167,7 @@ async def run(
         finally:
             pool.put_nowait(conn)
 
-    floor_ms = await timed_requests(args.requests, floor_one)
+    floor_ms = await timed_requests(args.requests, floor_one, args.concurrency)
     for conn in connections:
         await conn.close()
 
@@ -173,7 +175,7 @@ async def run(
         "database": "postgresql",
         "customers": args.customers,
         "requests": args.requests,
-        "concurrency": CONCURRENCY,
+        "concurrency": args.concurrency,
         "server_workers": args.workers,
         "customers_per_s": round(args.customers / register_s, 1),
         "get_p50_ms": round(statistics.median(get_ms), 2),
@@ -195,6 +197,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests in flight")
     args = parser.parse_args()
 
     db_name = f"kakin_bench_{secrets.token_hex(3)}"
