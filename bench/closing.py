@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from api import drop_database, free_port, fresh_database
+from api import drop_database, free_port, fresh_database, wait_until_up
 
 KAKIN = str(Path(sys.executable).with_name("kakin"))
 BATCH = 10_000
@@ -543,19 +543,6 @@ def analyze(db_url: str) -> None:
 
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn3:
         conn3.execute("ANALYZE")
-
-
-def wait_until_up(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            raise SystemExit("kakin serve did not come up")
-        time.sleep(0.2)
 
 
 def import_and_roll_up(

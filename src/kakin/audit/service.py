@@ -9,23 +9,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kakin.audit.models import AuditEvent
+from kakin.customers.schemas import PERSONAL_FIELDS as CUSTOMER_PERSONAL_FIELDS
 from kakin.kit.db import copy_rows, utcnow
 from kakin.kit.ids import new_id
 
-PERSONAL_FIELDS = frozenset(
-    {
-        "name",
-        "name_kana",
-        "nationality",
-        "gender",
-        "birth_date",
-        "postal_code",
-        "address",
-        "phone",
-        "email",
-        "billing_address",
-    }
-)
+PERSONAL_FIELDS = frozenset({*CUSTOMER_PERSONAL_FIELDS, "billing_address"})
 """Fields whose values never enter the audit trail: only that they changed."""
 
 MASK = "***"
