@@ -11,6 +11,7 @@ from starlette.types import Scope
 from kakin import __version__
 from kakin.audit.api import router as audit_router
 from kakin.billing.api import router as billing_router
+from kakin.billing.charges_api import router as charges_router
 from kakin.billing.documents_api import router as documents_router
 from kakin.billing.preview_api import router as preview_router
 from kakin.billing.scheduler import Scheduler
@@ -79,6 +80,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         contracts_router,
         usage_router,
         billing_router,
+        charges_router,
         preview_router,
         documents_router,
         audit_router,

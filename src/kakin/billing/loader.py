@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kakin.billing.history import load_advance_billings, load_earlier_usage
-from kakin.billing.models import Adjustment, Receivable
+from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, TopUp
 from kakin.catalog.models import DiscountTable, PricePlanVersion, UsageItem
 from kakin.catalog.models import PricePlan as PricePlanRow
 from kakin.catalog.plan_schemas import PlanComponents
@@ -51,6 +51,12 @@ from kakin.rating.model import (
     SuspensionFee,
     TariffVersion,
     UsageCharge,
+)
+from kakin.rating.model import (
+    OneTimeCharge as RatingOneTimeCharge,
+)
+from kakin.rating.model import (
+    TopUp as RatingTopUp,
 )
 from kakin.rating.periods import BillingMonth, Interval, Period, billing_period, parse_closing_day
 from kakin.rating.tax import TaxCategory, TaxMode
@@ -456,6 +462,8 @@ def load_contract_batch(
             )
             batch.names[a.id] = a.reason
 
+    one_time_charges, top_ups = _one_time_inputs(session, ids, drafts, batch.names)
+
     for contract in contracts:
         try:
             if contract.closing_day not in closed:
@@ -481,6 +489,8 @@ def load_contract_batch(
                 usage=tuple(e for s in subs for e in usage.get(s.id, ())),
                 discounts=tuple(discounts.get(contract.id, ())),
                 adjustments=tuple(adjustments.get(contract.id, ())),
+                one_time_charges=tuple(one_time_charges.get(contract.id, ())),
+                top_ups=tuple(top_ups.get(contract.id, ())),
                 payment_terms=PaymentTerms(
                     contract.payment_terms_months, "eom" if day == "eom" else int(day)
                 ),
@@ -495,6 +505,64 @@ def load_contract_batch(
             batch.months.pop(contract.id, None)
     _add_history(session, batch)
     return batch
+
+
+def _one_time_inputs(
+    session: Session, ids: Sequence[str], drafts: Mapping[str, str], names: dict[str, str]
+) -> tuple[dict[str, list[RatingOneTimeCharge]], dict[str, list[RatingTopUp]]]:
+    """The registered one-time charges and top-ups of the contracts (RATING.md §3, §4) that
+    are on no receivable yet or on the month's own draft (recomputed), exactly like
+    adjustments: one query per id chunk each. A line's label is the row's name."""
+    on_draft = list(drafts.values()) or [""]
+    charges: dict[str, list[RatingOneTimeCharge]] = defaultdict(list)
+    top_ups: dict[str, list[RatingTopUp]] = defaultdict(list)
+    o, t = OneTimeCharge, TopUp
+    for part in id_chunks(session, ids):
+        for charge in session.scalars(
+            select(o).where(
+                in_values(session, o.contract_id, part),
+                or_(o.receivable_id.is_(None), o.receivable_id.in_(on_draft)),
+            )
+        ):
+            if charge.receivable_id is not None and drafts.get(charge.contract_id) != (
+                charge.receivable_id
+            ):
+                continue
+            charges[charge.contract_id].append(
+                RatingOneTimeCharge(
+                    charge_id=charge.id,
+                    fee_id=charge.id,
+                    incurred_on=charge.incurred_on,
+                    amount=charge.amount,
+                    subscription_id=charge.subscription_id,
+                    quantity=charge.quantity,
+                    tax_category=TaxCategory(charge.tax_category),
+                )
+            )
+            names[charge.id] = charge.name
+        for top_up in session.scalars(
+            select(t).where(
+                in_values(session, t.contract_id, part),
+                or_(t.receivable_id.is_(None), t.receivable_id.in_(on_draft)),
+            )
+        ):
+            if top_up.receivable_id is not None and drafts.get(top_up.contract_id) != (
+                top_up.receivable_id
+            ):
+                continue
+            top_ups[top_up.contract_id].append(
+                RatingTopUp(
+                    top_up_id=top_up.id,
+                    subscription_id=top_up.subscription_id,
+                    usage_item_id=top_up.usage_item_id,
+                    bought_on=top_up.bought_on,
+                    quantity=top_up.quantity,
+                    price=top_up.price,
+                    tax_category=TaxCategory(top_up.tax_category),
+                )
+            )
+            names[top_up.id] = top_up.name
+    return charges, top_ups
 
 
 def _add_history(session: Session, batch: ContractBatch) -> None:

@@ -215,3 +215,65 @@ class DocumentSequence(TenantOwned, Base):
 
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class OneTimeCharge(TenantOwned, Base):
+    """一時金 registered on a subscription (device price, construction fee …): billed on the
+    first closing after `incurred_on` (RATING.md §3). `amount` is per unit of `quantity`,
+    an exact decimal in major units like the plans' fees; `receivable_id` is set when a
+    closing puts it on a receivable (reset only by recomputing that receivable's draft)."""
+
+    __tablename__ = "one_time_charges"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    subscription_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    code: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    incurred_on: Mapped[dt.date] = mapped_column()
+    amount: Mapped[Decimal] = mapped_column()
+    quantity: Mapped[Decimal] = mapped_column()
+    tax_category: Mapped[str] = mapped_column(String(20))
+    receivable_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "contract_id"], ["contracts.tenant_id", "contracts.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
+        ),
+        Index("ix_one_time_charges_contract", "tenant_id", "contract_id", "receivable_id"),
+        Index("ix_one_time_charges_subscription", "tenant_id", "subscription_id"),
+    )
+
+
+class TopUp(TenantOwned, Base):
+    """追加購入: `quantity` rated units of a usage item bought on `bought_on`, raising that
+    period's allowance and billed as a one-time fee of `price` (RATING.md §4; an exact
+    decimal in major units)."""
+
+    __tablename__ = "top_ups"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    subscription_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    usage_item_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    name: Mapped[str] = mapped_column(String(200))
+    bought_on: Mapped[dt.date] = mapped_column()
+    quantity: Mapped[Decimal] = mapped_column()
+    price: Mapped[Decimal] = mapped_column()
+    tax_category: Mapped[str] = mapped_column(String(20))
+    receivable_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "contract_id"], ["contracts.tenant_id", "contracts.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "usage_item_id"], ["usage_items.tenant_id", "usage_items.id"]
+        ),
+        Index("ix_top_ups_contract", "tenant_id", "contract_id", "receivable_id"),
+        Index("ix_top_ups_subscription", "tenant_id", "subscription_id"),
+    )

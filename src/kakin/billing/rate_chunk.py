@@ -17,12 +17,13 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
-from kakin.billing.models import Adjustment, Receivable, ReceivableLine
+from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, ReceivableLine, TopUp
 from kakin.kit.db import copy_rows, update_rows, utcnow
 from kakin.kit.ids import new_id
 from kakin.kit.money import to_minor
 from kakin.rating.engine import rate_period
 from kakin.rating.lines import ReceivableDraft
+from kakin.rating.model import ContractInput
 from kakin.usage.intake import id_chunks, in_values
 
 MAX_ERROR_LENGTH = 500
@@ -144,6 +145,40 @@ def _existing_receivables(session: Session, batch: ContractBatch) -> dict[str, R
     return existing
 
 
+@dataclass
+class _Billed:
+    """The adjustments, one-time charges and top-ups each written receivable bills: marked
+    with its id, so the next month's closing leaves them out and a recomputed draft
+    takes them again (the loader reads those unbilled or on the month's own draft)."""
+
+    adjustments: dict[str, str] = field(default_factory=dict)
+    charges: dict[str, str] = field(default_factory=dict)
+    top_ups: dict[str, str] = field(default_factory=dict)
+
+    def add(
+        self, contract_input: ContractInput, draft: ReceivableDraft, receivable_id: str
+    ) -> None:
+        for adjustment in contract_input.adjustments:
+            self.adjustments[adjustment.adjustment_id] = receivable_id
+        # RATING.md §3: billed on the first closing after the date (later ones wait)
+        for charge in contract_input.one_time_charges:
+            if charge.incurred_on <= draft.period.end:
+                self.charges[charge.charge_id] = receivable_id
+        for top_up in contract_input.top_ups:
+            if top_up.bought_on <= draft.period.end:
+                self.top_ups[top_up.top_up_id] = receivable_id
+
+    def write(self, session: Session) -> None:
+        for model, marks in (
+            (Adjustment, self.adjustments),
+            (OneTimeCharge, self.charges),
+            (TopUp, self.top_ups),
+        ):
+            update_rows(
+                session, model, [{"id": i, "receivable_id": rid} for i, rid in marks.items()]
+            )
+
+
 def rate_and_write_chunk(
     session: Session,
     closing_date: dt.date,
@@ -178,7 +213,7 @@ def rate_and_write_chunk(
     new_receivables: list[dict[str, Any]] = []
     new_lines: list[dict[str, Any]] = []
     replaced: list[dict[str, Any]] = []
-    billed_adjustments: dict[str, str] = {}
+    billed = _Billed()
     for contract_id, contract_input in batch.inputs.items():
         current = existing.get(contract_id)
         if current is not None and current.status != "draft":
@@ -207,8 +242,7 @@ def rate_and_write_chunk(
         else:
             new_receivables.append(row)
         new_lines.extend(_line_rows(batch, draft, receivable_id))
-        for adjustment in contract_input.adjustments:
-            billed_adjustments[adjustment.adjustment_id] = receivable_id
+        billed.add(contract_input, draft, receivable_id)
 
     removed = sum(existing[r["contract_id"]].line_count for r in replaced)
     if line_room is not None and len(new_lines) - removed > line_room:
@@ -230,11 +264,7 @@ def rate_and_write_chunk(
         update_rows(session, Receivable, replaced)
     copy_rows(session, Receivable, new_receivables)
     copy_rows(session, ReceivableLine, new_lines)
-    update_rows(
-        session,
-        Adjustment,
-        [{"id": aid, "receivable_id": rid} for aid, rid in billed_adjustments.items()],
-    )
+    billed.write(session)
     outcome.receivables_written = len(new_receivables) + len(replaced)
     outcome.lines_written = len(new_lines)
     return outcome

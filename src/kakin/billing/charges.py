@@ -1,0 +1,143 @@
+"""One-time charges (一時金, RATING.md §3) and top-ups (追加購入, §4) registered on a
+subscription: their schemas and use cases. The closing bills each once, on the first
+closing after its date (`loader.load_contract_batch`, `rate_chunk`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kakin.audit.service import record
+from kakin.billing.models import OneTimeCharge, TopUp
+from kakin.billing.schemas import TaxCategoryCode
+from kakin.billing.service import is_period_closed
+from kakin.catalog.models import UsageItem
+from kakin.contracts.errors import PeriodClosed
+from kakin.contracts.models import Subscription
+from kakin.kit.errors import InvalidRequest, pointer
+from kakin.kit.ids import new_id
+
+UNIT_PRICE_PLACES = 6
+
+
+class OneTimeChargeIn(BaseModel):
+    """A one-time fee billed on the first closing after `incurred_on`; `amount` is per unit
+    of `quantity` (a decimal string in major units, e.g. "9800")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=200)
+    amount: Decimal = Field(ge=0, decimal_places=UNIT_PRICE_PLACES)
+    quantity: Decimal = Field(default=Decimal(1), gt=0, decimal_places=UNIT_PRICE_PLACES)
+    tax_category: TaxCategoryCode = "standard"
+    incurred_on: dt.date
+
+
+class OneTimeChargeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    contract_id: str
+    subscription_id: str
+    code: str
+    name: str
+    amount: Decimal
+    quantity: Decimal
+    tax_category: str
+    incurred_on: dt.date
+    receivable_id: str | None
+    created_at: dt.datetime
+
+
+class TopUpIn(BaseModel):
+    """`quantity` rated units of `usage_item` (its code) added to the allowance of the
+    period containing `bought_on`, billed as a one-time fee of `price` (major units)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usage_item: str = Field(min_length=1, max_length=80)
+    quantity: Decimal = Field(gt=0, decimal_places=UNIT_PRICE_PLACES)
+    price: Decimal = Field(ge=0, decimal_places=UNIT_PRICE_PLACES)
+    tax_category: TaxCategoryCode = "standard"
+    bought_on: dt.date
+
+
+class TopUpOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    contract_id: str
+    subscription_id: str
+    usage_item_id: str
+    name: str
+    quantity: Decimal
+    price: Decimal
+    tax_category: str
+    bought_on: dt.date
+    receivable_id: str | None
+    created_at: dt.datetime
+
+
+def _check_date(session: Session, sub: Subscription, day: dt.date, field: str) -> None:
+    """RATING.md §4 (as for usage): the date must lie in the subscription's life; and none
+    may be added inside an issued period (§8: a correction becomes an adjustment)."""
+    if day < sub.start_date or (sub.end_date is not None and day > sub.end_date):
+        raise InvalidRequest(
+            [(pointer("body", field), "outside the subscription's life (start to end)")]
+        )
+    if is_period_closed(session, sub.contract_id, day):
+        raise PeriodClosed(
+            f"the billing period containing {day.isoformat()} is closed; "
+            "bill a correction as an adjustment instead",
+            day=day.isoformat(),
+        )
+
+
+def add_one_time_charge(
+    session: Session, sub: Subscription, body: OneTimeChargeIn
+) -> OneTimeCharge:
+    _check_date(session, sub, body.incurred_on, "incurred_on")
+    charge = OneTimeCharge(
+        id=new_id("otc"),
+        contract_id=sub.contract_id,
+        subscription_id=sub.id,
+        code=body.code,
+        name=body.name,
+        incurred_on=body.incurred_on,
+        amount=body.amount,
+        quantity=body.quantity,
+        tax_category=body.tax_category,
+    )
+    session.add(charge)
+    session.flush()
+    out = OneTimeChargeOut.model_validate(charge)
+    record(session, "create", "one_time_charge", charge.id, None, out)
+    return charge
+
+
+def add_top_up(session: Session, sub: Subscription, body: TopUpIn) -> TopUp:
+    item = session.scalar(select(UsageItem).where(UsageItem.code == body.usage_item))
+    if item is None:
+        raise InvalidRequest([(pointer("body", "usage_item"), "no usage item with this code")])
+    _check_date(session, sub, body.bought_on, "bought_on")
+    top_up = TopUp(
+        id=new_id("top"),
+        contract_id=sub.contract_id,
+        subscription_id=sub.id,
+        usage_item_id=item.id,
+        name=f"{item.name} 追加購入",
+        bought_on=body.bought_on,
+        quantity=body.quantity,
+        price=body.price,
+        tax_category=body.tax_category,
+    )
+    session.add(top_up)
+    session.flush()
+    out = TopUpOut.model_validate(top_up)
+    record(session, "create", "top_up", top_up.id, None, out)
+    return top_up
