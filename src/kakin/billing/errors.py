@@ -34,3 +34,11 @@ class ReceivableNotOpen(Conflict):
 class ClosingRunNotFound(NotFound):
     slug = "closing-run-not-found"
     title = "No such closing run"
+
+
+class NotRatable(Conflict):
+    """The contract's data cannot be rated as it stands (the closing would record the same
+    failure for it); the detail says why."""
+
+    slug = "not-ratable"
+    title = "The contract cannot be rated"

@@ -7,13 +7,8 @@ import datetime as dt
 
 from fastapi import APIRouter
 
-from kakin.billing.preview import (
-    CurrentUsageOut,
-    SimulationIn,
-    SimulationOut,
-    current_usage,
-    simulate,
-)
+from kakin.billing.preview import current_usage, simulate
+from kakin.billing.preview_schemas import CurrentUsageOut, SimulationIn, SimulationOut
 from kakin.contracts.service import local_today
 from kakin.tenancy.deps import Rating
 

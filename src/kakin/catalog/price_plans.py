@@ -132,7 +132,7 @@ class _ComponentChecker:
         self.tax(rule.tax_category, *at)
 
 
-def _check_components(
+def check_components(
     session: Session, data: PlanComponents, currency: str
 ) -> tuple[Problems, PlanComponents]:
     """Every problem of a version's components as (pointer, reason), and the components
@@ -211,7 +211,7 @@ def plan_version_on(session: Session, plan_id: str, on: dt.date) -> PricePlanVer
 def _check_version(
     session: Session, data: PricePlanVersionIn, currency: str, problems: Problems
 ) -> PlanComponents:
-    more, components = _check_components(session, data, currency)
+    more, components = check_components(session, data, currency)
     if problems + more:
         raise InvalidRequest(problems + more)
     return components
