@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from kakin.contracts.models import Contract, Subscription, SubscriptionEvent
 from kakin.contracts.models import Discount as DiscountRow
 from kakin.contracts.subscriptions import timeline_event
 from kakin.contracts.timeline import Status, Timeline, TimelineEvent, build_timeline
-from kakin.kit.money import RoundingMode
+from kakin.kit.money import RoundingMode, from_minor
 from kakin.rating import discounts as rd
 from kakin.rating.due_dates import PaymentTerms
 from kakin.rating.lines import LineKind, ReceivableLine
@@ -439,28 +439,18 @@ def load_contract_batch(
             )
         )
     }
+    currency_of = {c.id: c.currency for c in contracts}
     adjustments: dict[str, list[RatingAdjustment]] = defaultdict(list)
-    for part in id_chunks(session, ids):
-        for a in session.scalars(
-            select(Adjustment).where(
-                in_values(session, Adjustment.contract_id, part),
-                or_(
-                    Adjustment.receivable_id.is_(None),
-                    Adjustment.receivable_id.in_(list(drafts.values()) or [""]),
-                ),
+    for a in _unbilled(session, Adjustment, ids, drafts):
+        adjustments[a.contract_id].append(
+            RatingAdjustment(
+                a.id,
+                from_minor(a.amount, currency_of[a.contract_id]),
+                TaxCategory(a.tax_category),
+                a.subscription_id,
             )
-        ):
-            if a.receivable_id is not None and drafts.get(a.contract_id) != a.receivable_id:
-                continue
-            adjustments[a.contract_id].append(
-                RatingAdjustment(
-                    a.id,
-                    Decimal(a.amount).scaleb(-_minor(tenant.currency)),
-                    TaxCategory(a.tax_category),
-                    a.subscription_id,
-                )
-            )
-            batch.names[a.id] = a.reason
+        )
+        batch.names[a.id] = a.reason
 
     one_time_charges, top_ups = _one_time_inputs(session, ids, drafts, batch.names)
 
@@ -507,61 +497,61 @@ def load_contract_batch(
     return batch
 
 
+Billable = TypeVar("Billable", Adjustment, OneTimeCharge, TopUp)
+
+
+def _unbilled(
+    session: Session, model: type[Billable], ids: Sequence[str], drafts: Mapping[str, str]
+) -> Iterator[Billable]:
+    """The rows of `model` (adjustments, one-time charges, top-ups) of the contracts that
+    are on no receivable yet, or on the month's own draft (which is being recomputed):
+    one query per id chunk."""
+    on_draft = list(drafts.values()) or [""]
+    for part in id_chunks(session, ids):
+        rows = session.scalars(
+            select(model).where(
+                in_values(session, model.contract_id, part),
+                or_(model.receivable_id.is_(None), model.receivable_id.in_(on_draft)),
+            )
+        )
+        for row in rows:
+            if row.receivable_id is None or drafts.get(row.contract_id) == row.receivable_id:
+                yield row
+
+
 def _one_time_inputs(
     session: Session, ids: Sequence[str], drafts: Mapping[str, str], names: dict[str, str]
 ) -> tuple[dict[str, list[RatingOneTimeCharge]], dict[str, list[RatingTopUp]]]:
-    """The registered one-time charges and top-ups of the contracts (RATING.md §3, §4) that
-    are on no receivable yet or on the month's own draft (recomputed), exactly like
-    adjustments: one query per id chunk each. A line's label is the row's name."""
-    on_draft = list(drafts.values()) or [""]
+    """The registered one-time charges and top-ups (RATING.md §3, §4) still to bill, like
+    adjustments. A line's label is the row's name."""
     charges: dict[str, list[RatingOneTimeCharge]] = defaultdict(list)
+    for charge in _unbilled(session, OneTimeCharge, ids, drafts):
+        charges[charge.contract_id].append(
+            RatingOneTimeCharge(
+                charge_id=charge.id,
+                fee_id=charge.id,
+                incurred_on=charge.incurred_on,
+                amount=charge.amount,
+                subscription_id=charge.subscription_id,
+                quantity=charge.quantity,
+                tax_category=TaxCategory(charge.tax_category),
+            )
+        )
+        names[charge.id] = charge.name
     top_ups: dict[str, list[RatingTopUp]] = defaultdict(list)
-    o, t = OneTimeCharge, TopUp
-    for part in id_chunks(session, ids):
-        for charge in session.scalars(
-            select(o).where(
-                in_values(session, o.contract_id, part),
-                or_(o.receivable_id.is_(None), o.receivable_id.in_(on_draft)),
+    for top_up in _unbilled(session, TopUp, ids, drafts):
+        top_ups[top_up.contract_id].append(
+            RatingTopUp(
+                top_up_id=top_up.id,
+                subscription_id=top_up.subscription_id,
+                usage_item_id=top_up.usage_item_id,
+                bought_on=top_up.bought_on,
+                quantity=top_up.quantity,
+                price=top_up.price,
+                tax_category=TaxCategory(top_up.tax_category),
             )
-        ):
-            if charge.receivable_id is not None and drafts.get(charge.contract_id) != (
-                charge.receivable_id
-            ):
-                continue
-            charges[charge.contract_id].append(
-                RatingOneTimeCharge(
-                    charge_id=charge.id,
-                    fee_id=charge.id,
-                    incurred_on=charge.incurred_on,
-                    amount=charge.amount,
-                    subscription_id=charge.subscription_id,
-                    quantity=charge.quantity,
-                    tax_category=TaxCategory(charge.tax_category),
-                )
-            )
-            names[charge.id] = charge.name
-        for top_up in session.scalars(
-            select(t).where(
-                in_values(session, t.contract_id, part),
-                or_(t.receivable_id.is_(None), t.receivable_id.in_(on_draft)),
-            )
-        ):
-            if top_up.receivable_id is not None and drafts.get(top_up.contract_id) != (
-                top_up.receivable_id
-            ):
-                continue
-            top_ups[top_up.contract_id].append(
-                RatingTopUp(
-                    top_up_id=top_up.id,
-                    subscription_id=top_up.subscription_id,
-                    usage_item_id=top_up.usage_item_id,
-                    bought_on=top_up.bought_on,
-                    quantity=top_up.quantity,
-                    price=top_up.price,
-                    tax_category=TaxCategory(top_up.tax_category),
-                )
-            )
-            names[top_up.id] = top_up.name
+        )
+        names[top_up.id] = top_up.name
     return charges, top_ups
 
 
@@ -576,9 +566,3 @@ def _add_history(session: Session, batch: ContractBatch) -> None:
             advance_billings=advance.get(contract_id, ()),
             earlier_usage=earlier.get(contract_id, ()),
         )
-
-
-def _minor(currency: str) -> int:
-    from kakin.kit.money import minor_units  # noqa: PLC0415
-
-    return minor_units(currency)
