@@ -21,6 +21,9 @@ run: install ## run kakin on SQLite (var/kakin.db) with a demo tenant, on http:/
 	$(BIN)/kakin demo
 	$(BIN)/kakin serve
 
+demo: install ## create (once) the demo tenant on the configured database and print API credentials
+	$(BIN)/kakin demo
+
 test: install ## the whole suite, on SQLite and on PostgreSQL (skipped when unreachable)
 	$(BIN)/python -m pytest
 
