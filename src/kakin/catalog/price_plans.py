@@ -41,6 +41,8 @@ from kakin.catalog.repository import (
     find_by_reference,
     find_many_by_reference,
     flush_master,
+    version_on,
+    versions_for,
 )
 from kakin.catalog.service import Problems, check_minor_units, tax_category_codes
 from kakin.kit.concurrency import check_if_match
@@ -174,17 +176,7 @@ def plan_versions_for(
     session: Session, plan_ids: Sequence[str]
 ) -> dict[str, list[PricePlanVersion]]:
     """Every version of each plan, oldest first, in one query (for lists and batches)."""
-    versions: dict[str, list[PricePlanVersion]] = {plan_id: [] for plan_id in plan_ids}
-    if not plan_ids:
-        return versions
-    statement = (
-        select(PricePlanVersion)
-        .where(PricePlanVersion.price_plan_id.in_(set(plan_ids)))
-        .order_by(PricePlanVersion.price_plan_id, PricePlanVersion.effective_from)
-    )
-    for version in session.scalars(statement):
-        versions[version.price_plan_id].append(version)
-    return versions
+    return versions_for(session, PricePlanVersion, plan_ids)
 
 
 def price_plan_out(row: PricePlan, versions: Sequence[PricePlanVersion]) -> PricePlanOut:
@@ -198,14 +190,8 @@ def price_plans_out(session: Session, rows: Sequence[PricePlan]) -> list[PricePl
 
 
 def plan_version_on(session: Session, plan_id: str, on: dt.date) -> PricePlanVersion | None:
-    """The version of a price plan in force on `on`: the latest `effective_from` ≤ `on`
-    (None before the first version)."""
-    return session.scalar(
-        select(PricePlanVersion)
-        .where(PricePlanVersion.price_plan_id == plan_id, PricePlanVersion.effective_from <= on)
-        .order_by(PricePlanVersion.effective_from.desc())
-        .limit(1)
-    )
+    """The version of a price plan in force on `on` (None before the first version)."""
+    return version_on(session, PricePlanVersion, plan_id, on)
 
 
 def _check_version(

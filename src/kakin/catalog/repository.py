@@ -6,6 +6,7 @@ tenant: another tenant's id is simply not found.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -18,8 +19,10 @@ from kakin.catalog.models import (
     DiscountTable,
     MasterStatus,
     PricePlan,
+    PricePlanVersion,
     Service,
     Tariff,
+    TariffVersion,
     TaxCategory,
     UsageItem,
 )
@@ -30,6 +33,7 @@ from kakin.kit.pagination import Page, paginate
 
 M = TypeVar("M", Service, UsageItem, Tariff, DiscountTable, TaxCategory, PricePlan)
 T = TypeVar("T")
+V = TypeVar("V", PricePlanVersion, TariffVersion)
 
 KINDS: dict[type[Any], str] = {
     Service: "service",
@@ -158,3 +162,44 @@ def apply_patch(session: Session, row: M, changes: MasterPatch) -> None:
 
 def retire(row: M) -> None:
     row.status = MasterStatus.RETIRED.value
+
+
+# --- dated versions (price plans and tariffs) ----------------------------------------------
+
+
+_PARENT_COLUMN: dict[type[Any], str] = {
+    PricePlanVersion: "price_plan_id",
+    TariffVersion: "tariff_id",
+}
+"""The column of each version table naming what it is a version of."""
+
+
+def _parent(model: type[V]) -> Any:
+    return getattr(model, _PARENT_COLUMN[model])
+
+
+def versions_for(session: Session, model: type[V], parent_ids: Sequence[str]) -> dict[str, list[V]]:
+    """Every version of each parent (plan or tariff), oldest first, in one query (for lists
+    and batches)."""
+    versions: dict[str, list[V]] = {parent_id: [] for parent_id in parent_ids}
+    if not parent_ids:
+        return versions
+    parent = _parent(model)
+    statement = (
+        select(model).where(parent.in_(set(parent_ids))).order_by(parent, model.effective_from)
+    )
+    for version in session.scalars(statement):
+        versions[getattr(version, parent.key)].append(version)
+    return versions
+
+
+def version_on(session: Session, model: type[V], parent_id: str, on: dt.date) -> V | None:
+    """The version in force on `on`: the latest `effective_from` ≤ `on` (None before the
+    first). RATING.md §4: "a revision applies from its date"."""
+    result: V | None = session.scalar(
+        select(model)
+        .where(_parent(model) == parent_id, model.effective_from <= on)
+        .order_by(model.effective_from.desc())
+        .limit(1)
+    )
+    return result

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kakin.audit.service import record
 from kakin.catalog.errors import VersionDateTaken
 from kakin.catalog.models import Tariff, TariffVersion
-from kakin.catalog.repository import ensure_code_free, flush_master
+from kakin.catalog.repository import ensure_code_free, flush_master, version_on, versions_for
 from kakin.catalog.tariff_schemas import (
     BandOut,
     TariffDefinitionIn,
@@ -162,17 +162,7 @@ def tariff_versions_for(
     session: Session, tariff_ids: Sequence[str]
 ) -> dict[str, list[TariffVersion]]:
     """Every version of each tariff, oldest first, in one query (for lists and batches)."""
-    versions: dict[str, list[TariffVersion]] = {tariff_id: [] for tariff_id in tariff_ids}
-    if not tariff_ids:
-        return versions
-    statement = (
-        select(TariffVersion)
-        .where(TariffVersion.tariff_id.in_(set(tariff_ids)))
-        .order_by(TariffVersion.tariff_id, TariffVersion.effective_from)
-    )
-    for version in session.scalars(statement):
-        versions[version.tariff_id].append(version)
-    return versions
+    return versions_for(session, TariffVersion, tariff_ids)
 
 
 def tariffs_out(session: Session, rows: Sequence[Tariff]) -> list[TariffOut]:
@@ -186,14 +176,8 @@ def tariff_out(row: Tariff, versions: Sequence[TariffVersion]) -> TariffOut:
 
 
 def tariff_version_on(session: Session, tariff_id: str, on: dt.date) -> TariffVersion | None:
-    """The version of a tariff in force on `on`: the latest `effective_from` ≤ `on` (None
-    before the first version). RATING.md §4: "a revision applies from its date"."""
-    return session.scalar(
-        select(TariffVersion)
-        .where(TariffVersion.tariff_id == tariff_id, TariffVersion.effective_from <= on)
-        .order_by(TariffVersion.effective_from.desc())
-        .limit(1)
-    )
+    """The version of a tariff in force on `on` (None before the first version)."""
+    return version_on(session, TariffVersion, tariff_id, on)
 
 
 def _add_version(session: Session, tariff: Tariff, data: TariffDefinitionIn) -> TariffVersion:
