@@ -607,3 +607,41 @@ def test_money_quantities_and_rates_are_written_as_users_expect() -> None:
     assert format_quantity(D("1E+3"), None) == "1,000"
     assert format_rate(D("0.10")) == "10%"
     assert format_rate(D("0.08")) == "8%"
+
+
+# -------------------------------------------------------------------------------- fonts
+
+STANDARD_14 = {"Helvetica", "Helvetica-Bold"}
+"""The Latin fonts every PDF reader has: the only ones a document may leave unembedded."""
+
+
+def _fonts(pdf: bytes) -> dict[str, object]:
+    """Every font the pages use, by its base name, resolved."""
+    fonts: dict[str, object] = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources = page["/Resources"].get_object()
+        for ref in resources.get("/Font", {}).get_object().values():
+            font = ref.get_object()
+            fonts[str(font["/BaseFont"])] = font
+    return fonts
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_japanese_font_is_embedded_as_a_truetype_subset(language: str) -> None:
+    """Issue 6 §6: with a font the reader supplies, every kanji is blank on a machine
+    without Japanese fonts; the PDF carries the glyphs it uses instead."""
+    pdf = render_invoice(dataclasses.replace(INVOICE, language=language))
+
+    fonts = _fonts(pdf)
+    japanese = [name for name in fonts if name.lstrip("/").split("+")[-1] == "IPAexGothic"]
+    assert japanese, fonts.keys()
+    for name, font in fonts.items():
+        base = name.lstrip("/")
+        if base in STANDARD_14:
+            continue
+        descriptor = font["/FontDescriptor"].get_object()  # type: ignore[index]
+        assert "/FontFile2" in descriptor, base  # an embedded TrueType program
+        assert re.fullmatch(r"[A-Z]{6}\+IPAexGothic", base), base  # a subset (PDF 32000 §9.6.4)
+    # And the text still reads back as written.
+    assert "山田太郎" in _text(pdf)
+    assert "ミネラルウォーター定期便" in _text(pdf)

@@ -1,24 +1,31 @@
 """The page: A4 geometry, fonts, colours, and what is printed on every page.
 
-Japanese text uses ReportLab's built-in CID font HeiseiKakuGo-W5 (the PDF names the font
-and the reader supplies it, so nothing is downloaded or embedded); Latin text in English
-documents uses Helvetica, which holds only WinAnsi (cp1252) characters.
+Japanese text is set in IPAexGothic (IPAexゴシック, IPA Font License v1.0), the TrueType
+font the `matplotlib-fontja` package ships: ReportLab embeds the subset of glyphs a
+document uses (FontFile2), so it reads the same on a machine without Japanese fonts and
+nothing is downloaded at run time. Latin text in English documents uses Helvetica (one of
+the 14 fonts every PDF reader has), which holds only WinAnsi (cp1252) characters.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-CJK_FONT: Final = "HeiseiKakuGo-W5"
-"""ReportLab's built-in Japanese gothic CID font (Adobe-Japan1; the reader provides it)."""
+CJK_FONT: Final = "IPAexGothic"
+"""The Japanese gothic font, embedded as a subset (see `japanese_font_file`)."""
+
+FONT_PACKAGE: Final = "matplotlib_fontja"
+FONT_FILE: Final = ("fonts", "ipaexg.ttf")
 
 LATIN_FONT: Final = "Helvetica"
 LATIN_BOLD: Final = "Helvetica-Bold"
@@ -33,10 +40,22 @@ SHADE: Final = colors.HexColor("#eef1f5")
 HEAD: Final = colors.HexColor("#dde3ea")
 
 
+def japanese_font_file() -> Path:
+    """Where the installed `matplotlib-fontja` keeps IPAexGothic.
+
+    Found from the package's location without importing it: importing it would load
+    matplotlib and change its settings, and the invoice needs only the font file.
+    """
+    spec = importlib.util.find_spec(FONT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {FONT_PACKAGE} package (IPAexGothic) is not installed")
+    return Path(next(iter(spec.submodule_search_locations)), *FONT_FILE)
+
+
 def register_fonts() -> None:
-    """Register the CID font once per process."""
+    """Register the TrueType font once per process (ReportLab subsets and embeds it)."""
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+        pdfmetrics.registerFont(TTFont(CJK_FONT, str(japanese_font_file())))
 
 
 def is_latin(text: str) -> bool:
