@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:24:20.802659
+Create Date: 2026-12-03 13:49:32.472504
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def upgrade() -> None:
         "customers",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("name_enc", sa.LargeBinary(), nullable=False),
         sa.Column("name_kana_enc", sa.LargeBinary(), nullable=True),
         sa.Column("nationality_enc", sa.LargeBinary(), nullable=True),
@@ -84,6 +85,8 @@ def upgrade() -> None:
         sa.Column("address_enc", sa.LargeBinary(), nullable=True),
         sa.Column("phone_enc", sa.LargeBinary(), nullable=True),
         sa.Column("email_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("company_name_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("department_enc", sa.LargeBinary(), nullable=True),
         sa.Column("name_bi", sa.String(length=32), nullable=False),
         sa.Column("name_kana_bi", sa.String(length=32), nullable=True),
         sa.Column("phone_bi", sa.String(length=32), nullable=True),
@@ -200,6 +203,8 @@ def upgrade() -> None:
         sa.Column("payment_method_kind", sa.String(length=20), nullable=True),
         sa.Column("invoice_number", sa.BigInteger(), nullable=True),
         sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("document_issuer", sa.JSON(), nullable=True),
+        sa.Column("document_recipient_enc", sa.LargeBinary(), nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("line_count", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.String(length=40), nullable=True),
@@ -240,6 +245,9 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("issuer_name", sa.String(length=200), nullable=True),
         sa.Column("registration_number", sa.String(length=14), nullable=True),
+        sa.Column("issuer_address", sa.String(length=300), nullable=True),
+        sa.Column("issuer_phone", sa.String(length=40), nullable=True),
+        sa.Column("bank_account", sa.JSON(), nullable=True),
         sa.Column("limit_customers", sa.BigInteger(), nullable=False),
         sa.Column("limit_contract_items", sa.BigInteger(), nullable=False),
         sa.Column("limit_receivable_lines", sa.BigInteger(), nullable=False),
@@ -393,6 +401,8 @@ def upgrade() -> None:
         sa.Column("tax_total", sa.BigInteger(), nullable=False),
         sa.Column("total", sa.BigInteger(), nullable=False),
         sa.Column("tax_breakdown", sa.JSON(), nullable=False),
+        sa.Column("document_issuer", sa.JSON(), nullable=True),
+        sa.Column("document_recipient_enc", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "receivable_id"],

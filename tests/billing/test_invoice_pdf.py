@@ -25,26 +25,32 @@ from kakin.billing.documents.text import (
     format_unit_price,
 )
 from kakin.billing.invoice_pdf import (
+    BankAccount,
     CreditNoteDocument,
     DocumentLine,
     InvoiceDocument,
     Issuer,
+    Parties,
     Recipient,
     TaxSubtotal,
     credit_note_document_from,
     era_year,
     format_date,
     invoice_document_from,
+    parties_from,
     render_credit_note,
     render_invoice,
 )
 
 D = Decimal
 NOVEMBER = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+BANK = BankAccount("カキン銀行", "本店営業部", "ordinary", "1234567", "カ）カキンツウシン")
 ISSUER = Issuer(
     name="株式会社カキン通信",
     registration_number="T1234567890123",
     address="東京都千代田区丸の内1-1-1",
+    phone="03-1234-5678",
+    bank_account=BANK,
 )
 RECIPIENT = Recipient(name="山田 太郎", postal_code="1000001", address="東京都千代田区千代田1-1")
 
@@ -102,7 +108,6 @@ INVOICE = InvoiceDocument(
     subtotal=D(8844),
     tax_total=D(813),
     total=D(9657),
-    payment_note="振込先: カキン銀行 本店営業部 普通 1234567",
 )
 CREDIT_NOTE = CreditNoteDocument(
     language="ja",
@@ -183,7 +188,8 @@ def test_a_qualified_invoice_states_every_item_the_law_requires() -> None:
     assert "ご請求金額(税込)¥9,657" in text
     assert "お支払期限2026年12月27日" in text
     assert "お支払方法銀行振込" in text
-    assert "振込先:カキン銀行本店営業部普通1234567" in text
+    assert "振込先カキン銀行本店営業部普通1234567口座名義カ）カキンツウシン" in text
+    assert "上記の振込先へお振込みください" in text
 
 
 def test_the_discount_line_shows_a_negative_amount() -> None:
@@ -428,8 +434,15 @@ def _tenant(language: str = "ja") -> SimpleNamespace:
         name="kakin-demo",
         issuer_name="株式会社カキン通信",
         registration_number="T1234567890123",
+        issuer_address=None,
+        issuer_phone=None,
+        bank_account=None,
         language=language,
     )
+
+
+def _parties(tenant: SimpleNamespace | None = None) -> Parties:
+    return parties_from(tenant or _tenant(), RECIPIENT)
 
 
 def _receivable(**changes: object) -> SimpleNamespace:
@@ -480,7 +493,7 @@ def test_the_invoice_document_is_built_from_the_stored_rows() -> None:
         _stored_line(1, "recurring", "光回線", 5000, "standard"),
     ]
 
-    doc = invoice_document_from(_receivable(), lines, _tenant(), RECIPIENT)
+    doc = invoice_document_from(_receivable(), lines, _parties())
 
     assert doc.language == "ja"
     assert doc.invoice_number == "INV-000123"
@@ -507,7 +520,7 @@ def test_amounts_in_cents_become_dollars() -> None:
     )
     lines = [_stored_line(1, "recurring", "Plan", 1050, "standard")]
 
-    doc = invoice_document_from(receivable, lines, _tenant("en"), RECIPIENT)
+    doc = invoice_document_from(receivable, lines, _parties(_tenant("en")))
 
     assert doc.language == "en"
     assert doc.total == D("11.55")
@@ -520,7 +533,7 @@ def test_an_unfinalised_receivable_gives_a_draft_issued_under_the_tenant_name() 
     tenant.issuer_name = None
     receivable = _receivable(invoice_number=None, issued_on=None)
 
-    doc = invoice_document_from(receivable, [], tenant, RECIPIENT)
+    doc = invoice_document_from(receivable, [], _parties(tenant))
 
     assert doc.invoice_number is None
     assert doc.issuer.name == "kakin-demo"
@@ -553,7 +566,7 @@ def test_the_credit_note_document_is_built_from_the_stored_rows() -> None:
         ],
     )
 
-    doc = credit_note_document_from(credit_note, _receivable(), _tenant(), RECIPIENT)
+    doc = credit_note_document_from(credit_note, _receivable(), _parties())
 
     assert doc.credit_note_number == "CN-000045"
     assert doc.original_invoice_number == "INV-000123"

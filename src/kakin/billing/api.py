@@ -156,7 +156,10 @@ def get_receivable_route(
 def finalize_receivable(ctx: Rating, receivable_id: str, response: Response) -> ReceivableDetailOut:
     """`draft` → `open`: the next invoice number; never rewritten after this."""
     receivable = finalize(
-        ctx.session, ctx.tenant, get_receivable(ctx.session, receivable_id, for_update=True)
+        ctx.session,
+        ctx.cipher,
+        ctx.tenant,
+        get_receivable(ctx.session, receivable_id, for_update=True),
     )
     set_etag(response, receivable.version)
     return _detail(ctx, receivable)
@@ -173,7 +176,7 @@ def finalize_billing_month(ctx: Rating, body: FinalizeMonthIn) -> dict[str, Any]
     """Finalise every draft of a billing month (the end of the tenant's review window)."""
     return {
         "billing_month": body.billing_month,
-        "finalized": finalize_month(ctx.session, ctx.tenant, body.billing_month),
+        "finalized": finalize_month(ctx.session, ctx.cipher, ctx.tenant, body.billing_month),
     }
 
 
@@ -248,7 +251,7 @@ def create_credit_note(ctx: Rating, receivable_id: str, body: CreditNoteIn) -> C
     """返還請求書: reduce an issued receivable."""
     receivable = get_receivable(ctx.session, receivable_id)
     note = issue_credit_note(
-        ctx.session, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session)
+        ctx.session, ctx.cipher, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session)
     )
     return CreditNoteOut.model_validate(note)
 

@@ -1,9 +1,9 @@
 """Qualified invoices (適格請求書) and credit notes (適格返還請求書) as PDF bytes.
 
 Pure: plain dataclasses in, `bytes` out, no database. The route loads the receivable, its
-lines and the tenant, decrypts the recipient, and calls
+lines and the parties (`documents.record.document_parties`: frozen once issued), and calls
 
-    document = invoice_document_from(receivable, lines, tenant, recipient)
+    document = invoice_document_from(receivable, lines, parties)
     pdf = render_invoice(document)
 
 Document amounts are `Decimal` in the currency's major unit; the `*_from` functions turn
@@ -19,13 +19,16 @@ from kakin.billing.documents.mapping import (
     credit_note_document_from,
     invoice_document_from,
     issuer_from,
+    parties_from,
 )
 from kakin.billing.documents.model import (
+    BankAccount,
     CreditNoteDocument,
     DocumentLine,
     InvoiceDocument,
     Issuer,
     Language,
+    Parties,
     Recipient,
     TaxSubtotal,
 )
@@ -41,11 +44,13 @@ from kakin.billing.documents.text import (
 __all__ = [
     "CREDIT_NOTE_PREFIX",
     "INVOICE_PREFIX",
+    "BankAccount",
     "CreditNoteDocument",
     "DocumentLine",
     "InvoiceDocument",
     "Issuer",
     "Language",
+    "Parties",
     "Recipient",
     "TaxSubtotal",
     "credit_note_document_from",
@@ -55,6 +60,7 @@ __all__ = [
     "format_money",
     "invoice_document_from",
     "issuer_from",
+    "parties_from",
     "payment_method_label",
     "render_credit_note",
     "render_invoice",

@@ -94,9 +94,11 @@ class ContractBatch:
     names: dict[str, str] = field(default_factory=dict)
 
     def describe(self, line: ReceivableLine) -> str:
-        """A line's label: its fee or usage item's name, else its kind's."""
-        if line.source_id and line.source_id in self.names:
-            return self.names[line.source_id]
+        """A line's label: its usage item's name (a usage line's source is its tariff),
+        else its fee's, else its kind's."""
+        for key in (line.usage_item_id, line.source_id):
+            if key and key in self.names:
+                return self.names[key]
         return KIND_LABELS.get(line.kind, line.kind.value)
 
 

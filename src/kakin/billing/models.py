@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakin.kit.db import ID_LENGTH, Base, TenantOwned, utcnow
@@ -109,6 +109,10 @@ class Receivable(TenantOwned, Base):
     payment_method_kind: Mapped[str | None] = mapped_column(String(20))
     invoice_number: Mapped[int | None] = mapped_column()
     issued_on: Mapped[dt.date | None] = mapped_column()
+    document_issuer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Frozen at finalisation (documents/record.py): the issuer, language and sandbox mark
+    its invoice shows; with `document_recipient_enc`, the encrypted addressee."""
+    document_recipient_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(64))
     line_count: Mapped[int] = mapped_column(default=0)
     run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
@@ -197,6 +201,9 @@ class CreditNote(TenantOwned, Base):
     tax_total: Mapped[int] = mapped_column()
     total: Mapped[int] = mapped_column()
     tax_breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    document_issuer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Frozen at issue, like a receivable's (documents/record.py)."""
+    document_recipient_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (

@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
+from kakin.billing.documents.record import freeze, live_parties
 from kakin.billing.errors import ReceivableNotDraft, ReceivableNotFound, ReceivableNotOpen
 from kakin.billing.models import (
     Adjustment,
@@ -19,6 +20,7 @@ from kakin.billing.models import (
     ReceivableLine,
 )
 from kakin.billing.schemas import AdjustmentIn, CreditNoteIn
+from kakin.kit.crypto import FieldCipher
 from kakin.kit.ids import new_id
 from kakin.kit.money import RoundingMode, from_minor, to_minor
 from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
@@ -83,8 +85,11 @@ def next_number(session: Session, kind: str) -> int:
     return sequence.last_number
 
 
-def finalize(session: Session, tenant: Tenant, receivable: Receivable) -> Receivable:
-    """`draft` → `open`: number the invoice and fix the issue date (never rewritten again)."""
+def finalize(
+    session: Session, cipher: FieldCipher, tenant: Tenant, receivable: Receivable
+) -> Receivable:
+    """`draft` → `open`: number the invoice, fix the issue date and freeze what the invoice
+    shows of its parties (issuer, addressee): never rewritten again."""
     if receivable.status != "draft":
         raise ReceivableNotDraft(
             f"receivable {receivable.id} is {receivable.status}", status_now=receivable.status
@@ -93,12 +98,15 @@ def finalize(session: Session, tenant: Tenant, receivable: Receivable) -> Receiv
     receivable.status = "open"
     receivable.invoice_number = next_number(session, "invoice")
     receivable.issued_on = today_for(tenant)
+    freeze(cipher, receivable, live_parties(session, cipher, tenant, receivable.contract_id))
     session.flush()
     record(session, "finalize", "receivable", receivable.id, before, {"status": "open"})
     return receivable
 
 
-def finalize_month(session: Session, tenant: Tenant, billing_month: str) -> int:
+def finalize_month(
+    session: Session, cipher: FieldCipher, tenant: Tenant, billing_month: str
+) -> int:
     """Finalise every draft of a billing month, numbering them in contract order."""
     drafts = session.scalars(
         select(Receivable)
@@ -107,7 +115,7 @@ def finalize_month(session: Session, tenant: Tenant, billing_month: str) -> int:
         .with_for_update()
     ).all()
     for receivable in drafts:
-        finalize(session, tenant, receivable)
+        finalize(session, cipher, tenant, receivable)
     return len(drafts)
 
 
@@ -129,6 +137,7 @@ def add_adjustment(session: Session, contract_id: str, body: AdjustmentIn) -> Ad
 
 def issue_credit_note(
     session: Session,
+    cipher: FieldCipher,
     tenant: Tenant,
     receivable: Receivable,
     body: CreditNoteIn,
@@ -180,6 +189,7 @@ def issue_credit_note(
             for s in subtotals
         ],
     )
+    freeze(cipher, note, live_parties(session, cipher, tenant, receivable.contract_id))
     session.add(note)
     session.flush()
     record(session, "create", "credit_note", note.id, None, {"total": note.total})

@@ -27,6 +27,8 @@ class Customer(TenantOwned, FreeFieldsColumns, Base):
     __tablename__ = "customers"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), default="individual")
+    """`individual` or `corporate`: whom documents address (様 or 御中)."""
     name_enc: Mapped[bytes] = mapped_column(LargeBinary)
     name_kana_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     nationality_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -36,6 +38,8 @@ class Customer(TenantOwned, FreeFieldsColumns, Base):
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     email_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    company_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    department_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     name_bi: Mapped[str] = mapped_column(String(BLIND_INDEX_LENGTH))
     name_kana_bi: Mapped[str | None] = mapped_column(String(BLIND_INDEX_LENGTH))
     phone_bi: Mapped[str | None] = mapped_column(String(BLIND_INDEX_LENGTH))

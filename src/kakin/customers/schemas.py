@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kakin.customers import normalise
 from kakin.kit.free_fields import FreeFieldsFilter, FreeFieldsIn, FreeFieldsOut
@@ -19,6 +19,8 @@ BULK_MAX = 1_000
 """Seed 000 bulk registration: at most 1,000 customers in one all-or-nothing request."""
 
 Gender = Literal["male", "female", "other", "unknown"]
+CustomerKind = Literal["individual", "corporate"]
+"""A person (addressed 「様」 on documents) or an organisation (「御中」), BRIEF.md."""
 CustomerStatus = Literal["active", "deleted"]
 Name = Annotated[str, Field(max_length=1_000), AfterValidator(normalise.normalise_name)]
 Kana = Annotated[str, Field(max_length=1_000), AfterValidator(normalise.normalise_kana)]
@@ -39,6 +41,11 @@ Email = Annotated[
     AfterValidator(normalise.normalise_email),
 ]
 GroupName = Annotated[str, Field(min_length=1, max_length=200)]
+Organisation = Annotated[
+    str,
+    Field(max_length=200, examples=["株式会社ミライ"]),
+    AfterValidator(normalise.normalise_name),
+]
 
 PERSONAL_FIELDS = (
     "name",
@@ -50,15 +57,33 @@ PERSONAL_FIELDS = (
     "address",
     "phone",
     "email",
+    "company_name",
+    "department",
 )
-"""Every personal field of a customer: each is stored encrypted (seed 000 暗号化対象)."""
+"""Every personal field of a customer: each is stored encrypted (seed 000 暗号化対象).
+
+A corporate customer's company and department are encrypted like the rest: with its
+contact's name they identify a person, and a sole proprietor's trade name is one."""
+
+COMPANY_REQUIRED = "a corporate customer needs its company_name"
 
 
-class CustomerIn(FreeFieldsIn):
-    """A customer to register. Only `name` is required."""
+class _Corporate(BaseModel):
+    """`kind` with the organisation it names: `company_name` (会社名) and `department`
+    (部署). A corporate customer's `name` is its contact person."""
+
+    kind: CustomerKind | None = None
+    company_name: Organisation | None = None
+    department: Organisation | None = None
+
+
+class CustomerIn(_Corporate, FreeFieldsIn):
+    """A customer to register. Only `name` is required (and `company_name` for a
+    corporate customer)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: CustomerKind = "individual"
     name: Name
     name_kana: Kana | None = None
     nationality: Nationality | None = None
@@ -69,8 +94,14 @@ class CustomerIn(FreeFieldsIn):
     phone: Phone | None = None
     email: Email | None = None
 
+    @model_validator(mode="after")
+    def _a_company_names_its_company(self) -> CustomerIn:
+        if self.kind == "corporate" and not self.company_name:
+            raise ValueError(COMPANY_REQUIRED)
+        return self
 
-class CustomerChange(FreeFieldsIn):
+
+class CustomerChange(_Corporate, FreeFieldsIn):
     """The fields to change; those left out keep their value, `null` clears one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,11 +116,11 @@ class CustomerChange(FreeFieldsIn):
     phone: Phone | None = None
     email: Email | None = None
 
-    @field_validator("name")
+    @field_validator("name", "kind")
     @classmethod
     def _name_cannot_be_cleared(cls, value: str | None) -> str | None:
         if value is None:
-            raise ValueError("name cannot be cleared")
+            raise ValueError("cannot be cleared")
         return value
 
 
@@ -101,6 +132,9 @@ class CustomersBulkIn(BaseModel):
 
 class CustomerOut(FreeFieldsOut):
     id: str
+    kind: CustomerKind = "individual"
+    company_name: str | None = None
+    department: str | None = None
     name: str
     name_kana: str | None = None
     nationality: str | None = None

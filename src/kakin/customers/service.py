@@ -22,6 +22,7 @@ from kakin.customers.errors import CustomerDeleted, CustomerHasActiveContracts, 
 from kakin.customers.models import Customer
 from kakin.customers.normalise import BLIND_INDEXED, index_key
 from kakin.customers.schemas import (
+    COMPANY_REQUIRED,
     PERSONAL_FIELDS,
     CustomerChange,
     CustomerFilter,
@@ -33,6 +34,7 @@ from kakin.customers.schemas import (
 from kakin.kit.concurrency import check_if_match
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.db import copy_rows, utcnow
+from kakin.kit.errors import InvalidRequest
 from kakin.kit.free_fields import FREE_NAMES, filter_free_fields
 from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, paginate
@@ -81,6 +83,7 @@ def decrypt_customer(cipher: FieldCipher, row: Customer) -> CustomerOut:
     values.update({name: getattr(row, name) for name in FREE_NAMES})
     return CustomerOut(
         id=row.id,
+        kind=row.kind,
         free=row.free or {},
         status=row.status,
         deleted_at=row.deleted_at,
@@ -162,6 +165,7 @@ def create_customer(
     ensure_room(session, tenant, 1)
     row = Customer(
         id=new_id("cus"),
+        kind=data.kind,
         status=ACTIVE,
         **seal(cipher, data.model_dump(include=set(PERSONAL_FIELDS))),
         **_free_values(data),
@@ -190,6 +194,7 @@ def create_customers(
         customer_id = new_id("cus")
         row = {
             "id": customer_id,
+            "kind": data.kind,
             **seal(cipher, personal),
             **_free_values(data),
             "status": ACTIVE,
@@ -202,6 +207,7 @@ def create_customers(
         outs.append(
             CustomerOut(
                 id=customer_id,
+                kind=data.kind,
                 status=ACTIVE,
                 created_at=now,
                 updated_at=now,
@@ -231,6 +237,7 @@ def change_customer(
     values = change_values(change)
     if not values:
         return row, decrypt_customer(cipher, row)
+    _check_company(row, values)
     before = decrypt_customer(cipher, row).model_dump(mode="json")
     personal = {k: v for k, v in values.items() if k in PERSONAL_FIELDS}
     for column, value in seal(cipher, personal).items():
@@ -250,6 +257,18 @@ def change_customer(
         after={k: after[k] for k in values},
     )
     return row, out
+
+
+def _check_company(row: Customer, values: Mapping[str, Any]) -> None:
+    """A corporate customer keeps its company name (the rule `CustomerIn` checks)."""
+    kind = values.get("kind", row.kind)
+    has_company = (
+        values["company_name"] is not None
+        if "company_name" in values
+        else row.company_name_enc is not None
+    )
+    if kind == "corporate" and not has_company:
+        raise InvalidRequest([("/body/company_name", COMPANY_REQUIRED)])
 
 
 def _active_contract_ids(session: Session, customer_id: str, today: dt.date) -> list[str]:

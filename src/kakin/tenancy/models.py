@@ -33,6 +33,10 @@ class Tenant(TenantOwned, Base):
     language: Mapped[str] = mapped_column(String(5), default="ja")
     issuer_name: Mapped[str | None] = mapped_column(String(200))
     registration_number: Mapped[str | None] = mapped_column(String(14))
+    issuer_address: Mapped[str | None] = mapped_column(String(300))
+    issuer_phone: Mapped[str | None] = mapped_column(String(40))
+    bank_account: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The account customers transfer to (schemas.BankAccount), printed on invoices."""
     limit_customers: Mapped[int] = mapped_column(default=100_000)
     limit_contract_items: Mapped[int] = mapped_column(default=100_000)
     limit_receivable_lines: Mapped[int] = mapped_column(default=1_000_000)

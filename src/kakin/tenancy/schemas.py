@@ -8,6 +8,7 @@ import re
 import zoneinfo
 from typing import Annotated, Literal
 
+import jaconv
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from kakin.kit.money import RoundingMode
@@ -57,6 +58,36 @@ TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 Currency = Literal["JPY", "KRW", "USD", "EUR", "GBP", "CNY", "TWD"]
 """The currencies of kit.money.MINOR_UNITS (a test keeps the two in step)."""
 ClosingDay = Literal["5", "10", "15", "20", "25", "eom"]
+_HOLDER_KANA = re.compile(r"[\u30A1-\u30FC\u3000（）．，－／Ａ-Ｚ０-９]+")
+"""Zengin's characters for an account holder (口座名義), folded to full width: katakana,
+the long-vowel mark, space, （）．，－／, Latin capitals and digits."""
+
+
+def check_holder_kana(value: str) -> str:
+    """口座名義カナ as full-width katakana: half-width kana and hiragana are folded."""
+    kana = jaconv.hira2kata(jaconv.h2z(value.strip(), kana=True, ascii=True, digit=True))
+    if not _HOLDER_KANA.fullmatch(kana):
+        raise ValueError("must be the account holder's name in katakana (口座名義カナ)")
+    return kana
+
+
+HolderKana = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_holder_kana)]
+BankAccountType = Literal["ordinary", "current", "savings"]
+"""普通 (futsū), 当座 (tōza), 貯蓄 (chochiku): the account types of Japanese banks."""
+
+
+class BankAccount(BaseModel):
+    """The tenant's account customers pay into by bank transfer (振込先), printed on
+    invoices with 「お振込みください」. `number` is the 7-digit Zengin account number,
+    `holder_kana` the holder's name in katakana as the bank registers it (口座名義)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank_name: str = Field(min_length=1, max_length=60, examples=["カキン銀行"])
+    branch_name: str = Field(min_length=1, max_length=60, examples=["本店営業部"])
+    account_type: BankAccountType = "ordinary"
+    number: str = Field(pattern=r"^[0-9]{7}$", examples=["1234567"])
+    holder_kana: HolderKana = Field(examples=["カ）カキンツウシン"])
 
 
 class TenantSettingsIn(BaseModel):
@@ -74,11 +105,20 @@ class TenantSettingsIn(BaseModel):
     language: Literal["ja", "en"] | None = None
     issuer_name: str | None = Field(None, max_length=200)
     registration_number: RegistrationNumber | None = None
+    issuer_address: str | None = Field(None, min_length=1, max_length=300)
+    issuer_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()\-]{5,38}$")
+    bank_account: BankAccount | None = None
     functions: list[Function] | None = None
 
     @model_validator(mode="after")
     def _no_nulls_where_a_value_is_required(self) -> TenantSettingsIn:
-        nullable = {"issuer_name", "registration_number"}
+        nullable = {
+            "issuer_name",
+            "registration_number",
+            "issuer_address",
+            "issuer_phone",
+            "bank_account",
+        }
         for name in self.model_fields_set - nullable:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; leave it out to keep it")
@@ -110,6 +150,9 @@ class TenantOut(BaseModel):
     language: str
     issuer_name: str | None
     registration_number: str | None
+    issuer_address: str | None = None
+    issuer_phone: str | None = None
+    bank_account: BankAccount | None = None
     limit_customers: int
     limit_contract_items: int
     limit_receivable_lines: int

@@ -2,7 +2,8 @@
 
 The functions read attributes only (the ORM rows of `kakin.billing.models` and
 `kakin.tenancy.models.Tenant` fit, and so does any object with the same attributes); they
-touch no database. The recipient's personal data comes in already decrypted.
+touch no database. The parties (issuer, recipient, language) come in as `Parties`: live
+from the tenant for a draft, as frozen at issue for an issued document (`record.py`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from kakin.billing.documents.model import (
+    BankAccount,
     CreditNoteDocument,
     DocumentLine,
     InvoiceDocument,
     Issuer,
     Language,
+    Parties,
     Recipient,
     TaxSubtotal,
 )
@@ -38,6 +41,12 @@ class TenantLike(Protocol):
     def issuer_name(self) -> str | None: ...
     @property
     def registration_number(self) -> str | None: ...
+    @property
+    def issuer_address(self) -> str | None: ...
+    @property
+    def issuer_phone(self) -> str | None: ...
+    @property
+    def bank_account(self) -> Mapping[str, Any] | None: ...
     @property
     def language(self) -> str: ...
 
@@ -122,15 +131,40 @@ def document_language(tenant: TenantLike) -> Language:
     return "en" if tenant.language == "en" else "ja"
 
 
-def issuer_from(
-    tenant: TenantLike, *, address: str | None = None, contact: str | None = None
-) -> Issuer:
-    """The tenant as issuer: its issuer name (its name when it has none) and 登録番号."""
+def bank_account_from(values: Mapping[str, Any] | None) -> BankAccount | None:
+    """A stored bank account (the tenant's setting, or a snapshot of it)."""
+    if not values:
+        return None
+    return BankAccount(
+        bank_name=str(values["bank_name"]),
+        branch_name=str(values["branch_name"]),
+        account_type=values["account_type"],
+        number=str(values["number"]),
+        holder_kana=str(values["holder_kana"]),
+    )
+
+
+def issuer_from(tenant: TenantLike) -> Issuer:
+    """The tenant as issuer: its issuer name (its name when it has none), 登録番号,
+    address, phone and the bank account it is paid into."""
     return Issuer(
         name=tenant.issuer_name or tenant.name,
         registration_number=tenant.registration_number or None,
-        address=address,
-        contact=contact,
+        address=tenant.issuer_address or None,
+        phone=tenant.issuer_phone or None,
+        bank_account=bank_account_from(tenant.bank_account),
+    )
+
+
+def parties_from(tenant: TenantLike, recipient: Recipient) -> Parties:
+    """The parties as they stand now: what a draft shows and what finalisation freezes.
+
+    `sandbox` is read with a default: `Tenant.sandbox` comes with sandbox tenants."""
+    return Parties(
+        issuer=issuer_from(tenant),
+        recipient=recipient,
+        language=document_language(tenant),
+        sandbox=bool(getattr(tenant, "sandbox", False)),
     )
 
 
@@ -159,25 +193,21 @@ def _described(description: str | None, kind: str | None, language: Language) ->
 def invoice_document_from(
     receivable: ReceivableLike,
     lines: Iterable[ReceivableLineLike],
-    tenant: TenantLike,
-    recipient: Recipient,
+    parties: Parties,
     *,
-    issuer_address: str | None = None,
-    issuer_contact: str | None = None,
-    payment_note: str | None = None,
     wareki: bool = False,
 ) -> InvoiceDocument:
-    """The invoice of `receivable` and its `lines` (in line order), issued by `tenant`.
+    """The invoice of `receivable` and its `lines` (in line order) between `parties`.
 
     A receivable not yet finalised (no invoice number) gives a draft preview.
     """
-    language = document_language(tenant)
+    language = parties.language
     currency = receivable.currency
     number = receivable.invoice_number
     return InvoiceDocument(
         language=language,
-        issuer=issuer_from(tenant, address=issuer_address, contact=issuer_contact),
-        recipient=recipient,
+        issuer=parties.issuer,
+        recipient=parties.recipient,
         invoice_number=document_number(INVOICE_PREFIX, number) if number is not None else None,
         issue_date=receivable.issued_on,
         billing_month=receivable.billing_month,
@@ -206,8 +236,8 @@ def invoice_document_from(
         subtotal=from_minor(receivable.subtotal, currency),
         tax_total=from_minor(receivable.tax_total, currency),
         total=from_minor(receivable.total, currency),
-        payment_note=payment_note,
         wareki=wareki,
+        sandbox=parties.sandbox,
     )
 
 
@@ -242,21 +272,18 @@ def credit_line_from(line: Mapping[str, Any], currency: str, language: Language)
 def credit_note_document_from(
     credit_note: CreditNoteLike,
     receivable: ReceivableLike,
-    tenant: TenantLike,
-    recipient: Recipient,
+    parties: Parties,
     *,
-    issuer_address: str | None = None,
-    issuer_contact: str | None = None,
     wareki: bool = False,
 ) -> CreditNoteDocument:
-    """The credit note `credit_note` reducing `receivable`'s invoice, issued by `tenant`."""
-    language = document_language(tenant)
+    """The credit note `credit_note` reducing `receivable`'s invoice, between `parties`."""
+    language = parties.language
     currency = receivable.currency
     original = receivable.invoice_number
     return CreditNoteDocument(
         language=language,
-        issuer=issuer_from(tenant, address=issuer_address, contact=issuer_contact),
-        recipient=recipient,
+        issuer=parties.issuer,
+        recipient=parties.recipient,
         credit_note_number=document_number(CREDIT_NOTE_PREFIX, credit_note.number),
         issue_date=credit_note.issued_on,
         original_invoice_number=(
@@ -275,4 +302,5 @@ def credit_note_document_from(
         tax_total=from_minor(credit_note.tax_total, currency),
         total=from_minor(credit_note.total, currency),
         wareki=wareki,
+        sandbox=parties.sandbox,
     )

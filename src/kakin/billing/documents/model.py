@@ -11,10 +11,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Final, Literal
 
 Language = Literal["ja", "en"]
 """BRIEF.md: documents in Japanese by default, English as the tenant chooses."""
+
+
+BankAccountType = Literal["ordinary", "current", "savings"]
+"""普通, 当座, 貯蓄."""
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccount:
+    """The issuer's account to transfer to (振込先); `holder_kana` is 口座名義カナ."""
+
+    bank_name: str
+    branch_name: str
+    account_type: BankAccountType
+    number: str
+    holder_kana: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +38,18 @@ class Issuer:
 
     `registration_number` is the 適格請求書発行事業者登録番号 ("T" + 13 digits); with it the
     document is a qualified invoice (適格請求書), without it a plain invoice (請求書).
+    `bank_account`, when known, is where invoices paid by bank transfer are paid into.
     """
 
     name: str
     registration_number: str | None = None
     address: str | None = None
-    contact: str | None = None
+    phone: str | None = None
+    bank_account: BankAccount | None = None
+
+
+HONORIFIC_PERSON: Final = "様"
+HONORIFIC_ORGANISATION: Final = "御中"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +57,29 @@ class Recipient:
     """Whom the document is addressed to (decrypted by the caller).
 
     `honorific` follows the name in Japanese: 「様」 for a person (the default),
-    「御中」 for an organisation. English documents print the name alone.
+    「御中」 for an organisation, whose `name` is then the company, `department` the
+    department addressed and `attention` the contact person (ご担当). English documents
+    print the names alone.
     """
 
     name: str
     postal_code: str | None = None
     address: str | None = None
-    honorific: str = "様"
+    honorific: str = HONORIFIC_PERSON
+    department: str | None = None
+    attention: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who issues a document, to whom, in which language, and whether it is a sandbox
+    tenant's (printed SANDBOX): what a document shows beyond its receivable's figures,
+    and what finalisation freezes (`kakin.billing.documents.record`)."""
+
+    issuer: Issuer
+    recipient: Recipient
+    language: Language = "ja"
+    sandbox: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +120,8 @@ class InvoiceDocument:
 
     `invoice_number` is the printed number (`INV-000123`); `None` renders a draft
     preview ("下書き"), which is not a qualified invoice. `billing_month` is "YYYY-MM".
-    `tax_mode` is `exclusive` or `inclusive`. `payment_note` is free text printed under
-    the payment method (a bank account to transfer to, a customer number, ...).
-    `wareki` prints dates in the Japanese era (令和8年11月23日).
+    `tax_mode` is `exclusive` or `inclusive`. `wareki` prints dates in the Japanese era
+    (令和8年11月23日); `sandbox` marks a sandbox tenant's document, which bills nobody.
     """
 
     language: Language
@@ -105,8 +141,8 @@ class InvoiceDocument:
     subtotal: Decimal
     tax_total: Decimal
     total: Decimal
-    payment_note: str | None = None
     wareki: bool = False
+    sandbox: bool = False
     remarks: tuple[str, ...] = field(default=())
 
 
@@ -137,4 +173,5 @@ class CreditNoteDocument:
     tax_total: Decimal
     total: Decimal
     wareki: bool = False
+    sandbox: bool = False
     remarks: tuple[str, ...] = field(default=())

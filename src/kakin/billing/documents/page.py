@@ -38,6 +38,7 @@ GREY: Final = colors.HexColor("#666666")
 RULE: Final = colors.HexColor("#999999")
 SHADE: Final = colors.HexColor("#eef1f5")
 HEAD: Final = colors.HexColor("#dde3ea")
+SANDBOX: Final = colors.HexColor("#c0392b")
 
 
 def japanese_font_file() -> Path:
@@ -104,9 +105,21 @@ def running_header(left: str, right: str) -> Callable[[Any, Any], None]:
     return draw
 
 
-def numbered_canvas(footer: str, page_label: str) -> type[Canvas]:
+def _watermark(canvas: Any, text: str) -> None:
+    """`text` large, pale and diagonal across the page (a sandbox tenant's documents)."""
+    canvas.saveState()
+    canvas.setFillColor(SANDBOX, alpha=0.12)
+    canvas.translate(A4[0] / 2, A4[1] / 2)
+    canvas.rotate(35)
+    canvas.setFont(LATIN_BOLD, 96)
+    canvas.drawCentredString(0, -30, text)
+    canvas.restoreState()
+
+
+def numbered_canvas(footer: str, page_label: str, *, watermark: str | None = None) -> type[Canvas]:
     """A canvas that holds its pages back until the end, to print `footer` and
-    `page_label` (with `{page}` and `{pages}`) at the foot of every page."""
+    `page_label` (with `{page}` and `{pages}`) at the foot of every page, and
+    `watermark` across it."""
 
     class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -121,6 +134,8 @@ def numbered_canvas(footer: str, page_label: str) -> type[Canvas]:
             pages = len(self._held)
             for number, state in enumerate(self._held, start=1):
                 self.__dict__.update(state)
+                if watermark:
+                    _watermark(self, watermark)
                 self.saveState()
                 self.setFillColor(GREY)
                 _draw(self, MARGIN, 10 * mm, footer, 7)

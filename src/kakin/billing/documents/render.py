@@ -30,6 +30,7 @@ from reportlab.platypus import (
 )
 
 from kakin.billing.documents.model import (
+    HONORIFIC_PERSON,
     CreditNoteDocument,
     DocumentLine,
     InvoiceDocument,
@@ -46,6 +47,7 @@ from kakin.billing.documents.page import (
     LATIN_FONT,
     MARGIN,
     RULE,
+    SANDBOX,
     SHADE,
     WIDTH,
     is_latin,
@@ -59,6 +61,8 @@ from kakin.billing.documents.text import (
     REDUCED_MARK,
     TAX_CATEGORY_LABELS,
     TAX_CATEGORY_SHORT,
+    TRANSFER_METHODS,
+    format_bank_account,
     format_date,
     format_money,
     format_month,
@@ -101,6 +105,7 @@ class _Sheet:
     notes: tuple[str, ...]
     running_header: str
     subject: str
+    sandbox: bool
 
 
 class _Styles:
@@ -128,6 +133,9 @@ class _Styles:
         )
         self.total = ParagraphStyle("total", parent=self.cell, fontName=bold, fontSize=10)
         self.total_right = ParagraphStyle("total_right", parent=self.total, alignment=TA_RIGHT)
+        self.sandbox = ParagraphStyle(
+            "sandbox", parent=self.body, fontName=bold, textColor=SANDBOX, alignment=TA_CENTER
+        )
 
     def para(self, text: str, style: ParagraphStyle) -> Paragraph:
         """`text` escaped; in English, in the CID font when Helvetica lacks its glyphs."""
@@ -155,11 +163,15 @@ def render_invoice(doc: InvoiceDocument) -> bytes:
     number = doc.invoice_number or "—"
     issued = format_date(doc.issue_date, lang, wareki=doc.wareki) if doc.issue_date else "—"
     due = format_date(doc.due_date, lang, wareki=doc.wareki) if doc.due_date else "—"
+    method = doc.payment_method_kind
+    account = doc.issuer.bank_account if method in TRANSFER_METHODS else None
+    payment = [(label("payment_method", lang), payment_method_label(method, lang))]
+    if account is not None:
+        payment.append((label("bank_account", lang), format_bank_account(account, lang)))
     notes: list[str] = []
-    if doc.payment_method_kind in PAYMENT_HOW_TO:
-        notes.append(PAYMENT_HOW_TO[doc.payment_method_kind][lang])
-    if doc.payment_note:
-        notes.append(doc.payment_note)
+    # 「お振込みください」 only together with the account to pay into.
+    if method in PAYMENT_HOW_TO and (method not in TRANSFER_METHODS or account is not None):
+        notes.append(PAYMENT_HOW_TO[method][lang])
     notes.extend(doc.remarks)
     sheet = _Sheet(
         language=lang,
@@ -180,7 +192,7 @@ def render_invoice(doc: InvoiceDocument) -> bytes:
                 format_period(doc.period_start, doc.period_end, lang, wareki=doc.wareki),
             ),
             (label("due_date", lang), due),
-            (label("payment_method", lang), payment_method_label(doc.payment_method_kind, lang)),
+            *payment,
         ),
         lines=doc.lines,
         tax_subtotals=doc.tax_subtotals,
@@ -190,7 +202,8 @@ def render_invoice(doc: InvoiceDocument) -> bytes:
         inclusive=doc.tax_mode == "inclusive",
         notes=tuple(notes),
         running_header=f"{title}  {number}",
-        subject=f"{title} {number} {format_month(doc.billing_month, lang)}",
+        subject=_subject(f"{title} {number} {format_month(doc.billing_month, lang)}", doc.sandbox),
+        sandbox=doc.sandbox,
     )
     return _render(sheet)
 
@@ -237,9 +250,14 @@ def render_credit_note(doc: CreditNoteDocument) -> bytes:
         inclusive=doc.tax_mode == "inclusive",
         notes=doc.remarks,
         running_header=f"{title}  {doc.credit_note_number}",
-        subject=f"{title} {doc.credit_note_number}",
+        subject=_subject(f"{title} {doc.credit_note_number}", doc.sandbox),
+        sandbox=doc.sandbox,
     )
     return _render(sheet)
+
+
+def _subject(subject: str, sandbox: bool) -> str:
+    return f"SANDBOX {subject}" if sandbox else subject
 
 
 # ------------------------------------------------------------------------------- layout
@@ -264,7 +282,10 @@ def _render(sheet: _Sheet) -> bytes:
         displayDocTitle=True,
         invariant=True,
     )
-    story: list[Flowable] = [
+    story: list[Flowable] = []
+    if sheet.sandbox:
+        story += [styles.para(label("sandbox", sheet.language), styles.sandbox), Spacer(0, 2 * mm)]
+    story += [
         styles.para(sheet.title, styles.title),
         Spacer(0, 5 * mm),
         _parties(sheet, styles),
@@ -287,12 +308,24 @@ def _render(sheet: _Sheet) -> bytes:
     template.build(
         story,
         onLaterPages=running_header(
-            sheet.running_header + label("continued", lang),
-            recipient.name if lang == "en" else f"{recipient.name} {recipient.honorific}",
+            sheet.running_header + label("continued", lang), _addressee(recipient, lang, " ")
         ),
-        canvasmaker=numbered_canvas(footer, label("page", lang)),
+        canvasmaker=numbered_canvas(
+            footer, label("page", lang), watermark="SANDBOX" if sheet.sandbox else None
+        ),
     )
     return buffer.getvalue()
+
+
+def _addressee(recipient: Recipient, language: Language, space: str) -> str:
+    """The name addressed, with its department and honorific in Japanese:
+    山田 太郎 様, 株式会社ミライ 経理部 御中."""
+    names = [recipient.name]
+    if recipient.department:
+        names.append(recipient.department)
+    if language == "ja":
+        names.append(recipient.honorific)
+    return space.join(names)
 
 
 def _parties(sheet: _Sheet, styles: _Styles) -> Table:
@@ -307,8 +340,13 @@ def _parties(sheet: _Sheet, styles: _Styles) -> Table:
     if recipient.address:
         left.append(styles.para(recipient.address, styles.body))
     left.append(Spacer(0, 2 * mm))
-    name = recipient.name if lang == "en" else f"{recipient.name}　{recipient.honorific}"
-    left.append(styles.para(name, styles.name))
+    left.append(
+        styles.para(_addressee(recipient, lang, "　" if lang == "ja" else " "), styles.name)
+    )
+    if recipient.attention:
+        honorific = f" {HONORIFIC_PERSON}" if lang == "ja" else ""
+        attention = f"{label('attention', lang)}: {recipient.attention}{honorific}"
+        left.append(styles.para(attention, styles.body))
 
     meta = Table(
         [
@@ -329,8 +367,8 @@ def _parties(sheet: _Sheet, styles: _Styles) -> Table:
     right: list[Flowable] = [meta, Spacer(0, 4 * mm), styles.para(issuer.name, styles.issuer)]
     if issuer.address:
         right.append(styles.para(issuer.address, styles.small))
-    if issuer.contact:
-        right.append(styles.para(issuer.contact, styles.small))
+    if issuer.phone:
+        right.append(styles.para(f"{label('phone', lang)} {issuer.phone}", styles.small))
     if issuer.registration_number:
         right.append(
             styles.para(

@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Final
 
-from kakin.billing.documents.model import Language
+from kakin.billing.documents.model import BankAccount, Language
 from kakin.kit.money import UNIT_PRICE_PLACES, minor_units
 
 REDUCED_MARK: Final = "※"
@@ -44,9 +44,9 @@ PAYMENT_METHODS: Final[dict[str, dict[Language, str]]] = {
 PAYMENT_HOW_TO: Final[dict[str, dict[Language, str]]] = {
     "bank_transfer": {
         "ja": (
-            "お支払期限までに下記の口座へお振込みください。振込手数料はお客様のご負担となります。"
+            "お支払期限までに上記の振込先へお振込みください。振込手数料はお客様のご負担となります。"
         ),
-        "en": "Please transfer the amount to the account below by the due date.",
+        "en": "Please transfer the amount to the account above by the due date.",
     },
     "direct_debit": {
         "ja": "ご登録の口座からお支払期限の日に引き落とします。前日までに残高をご確認ください。",
@@ -60,12 +60,20 @@ PAYMENT_HOW_TO: Final[dict[str, dict[Language, str]]] = {
         "ja": "ご登録のクレジットカードに請求いたします。",
         "en": "The amount will be charged to your registered credit card.",
     },
-    "virtual_account": {
-        "ja": "お支払期限までにお客様専用の振込口座へお振込みください。",
-        "en": "Please transfer the amount to your dedicated account by the due date.",
-    },
 }
-"""One sentence per payment method saying how to pay."""
+"""One sentence per payment method saying how to pay. A transfer (「お振込みください」) is
+asked for only with the account to pay into: `bank_transfer` with the issuer's bank
+account; `virtual_account` has none until collections assigns the customer's own."""
+
+TRANSFER_METHODS: Final = frozenset({"bank_transfer"})
+"""Payment methods whose sentence asks for a transfer to the issuer's bank account."""
+
+BANK_ACCOUNT_TYPES: Final[dict[str, dict[Language, str]]] = {
+    "ordinary": {"ja": "普通", "en": "Ordinary"},
+    "current": {"ja": "当座", "en": "Current"},
+    "savings": {"ja": "貯蓄", "en": "Savings"},
+}
+"""Japanese bank account types (預金種目) as printed."""
 
 LINE_KINDS: Final[dict[str, dict[Language, str]]] = {
     "recurring": {"ja": "月額料金", "en": "Recurring fee"},
@@ -184,6 +192,13 @@ def payment_method_label(kind: str | None, language: Language) -> str:
     return labels[language] if labels else kind
 
 
+def format_bank_account(account: BankAccount, language: Language) -> str:
+    """カキン銀行 本店営業部 普通 1234567 口座名義 カ）カキンツウシン."""
+    kind = BANK_ACCOUNT_TYPES[account.account_type][language]
+    holder = f"{label('account_holder', language)} {account.holder_kana}"
+    return f"{account.bank_name} {account.branch_name} {kind} {account.number} {holder}"
+
+
 def document_number(prefix: str, number: int) -> str:
     """INV-000123: a per-tenant sequence number with its document prefix."""
     return f"{prefix}-{number:06d}"
@@ -228,6 +243,14 @@ LABELS: Final[dict[str, dict[Language, str]]] = {
     "period": {"ja": "対象期間", "en": "Service period"},
     "due_date": {"ja": "お支払期限", "en": "Due date"},
     "payment_method": {"ja": "お支払方法", "en": "Payment method"},
+    "bank_account": {"ja": "振込先", "en": "Pay to"},
+    "account_holder": {"ja": "口座名義", "en": "Account holder"},
+    "phone": {"ja": "TEL", "en": "Tel."},
+    "attention": {"ja": "ご担当", "en": "Attn."},
+    "sandbox": {
+        "ja": "SANDBOX — テスト環境の書類です。実際の請求ではありません。",
+        "en": "SANDBOX — a test document, not a real bill.",
+    },
     "original_invoice": {"ja": "対象請求書", "en": "Credited invoice"},
     "reason": {"ja": "返還理由", "en": "Reason"},
     "col_description": {"ja": "品目", "en": "Description"},
