@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 import re
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from pypdf import PdfReader
 
+from kakin.billing.documents.record import freeze, frozen_parties
 from kakin.billing.documents.text import (
     format_money,
     format_period,
@@ -41,6 +44,7 @@ from kakin.billing.invoice_pdf import (
     render_credit_note,
     render_invoice,
 )
+from kakin.kit.crypto import FieldCipher
 
 D = Decimal
 NOVEMBER = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
@@ -658,3 +662,51 @@ def test_the_japanese_font_is_embedded_as_a_truetype_subset(language: str) -> No
     # And the text still reads back as written.
     assert "山田太郎" in _text(pdf)
     assert "ミネラルウォーター定期便" in _text(pdf)
+
+
+# ------------------------------------------------------------------ sandbox and snapshot
+
+
+def test_a_sandbox_tenants_documents_say_sandbox() -> None:
+    """Issue 6 §5: documents of a sandbox tenant say SANDBOX (they bill nobody)."""
+    invoice = render_invoice(dataclasses.replace(INVOICE, sandbox=True))
+    note = render_credit_note(dataclasses.replace(CREDIT_NOTE, sandbox=True))
+
+    for pdf in (invoice, note):
+        text = _text(pdf)
+        assert "SANDBOX—テスト環境の書類です。実際の請求ではありません。" in text
+        reader = PdfReader(io.BytesIO(pdf))
+        assert reader.metadata is not None
+        assert str(reader.metadata.title).startswith("SANDBOX ")
+    assert "SANDBOX" not in _text(render_invoice(INVOICE))
+
+
+def test_the_sandbox_mark_comes_from_the_tenant() -> None:
+    tenant = _tenant()
+    assert parties_from(tenant, RECIPIENT).sandbox is False  # before Tenant.sandbox exists
+    tenant.sandbox = True
+
+    parties = parties_from(tenant, RECIPIENT)
+    doc = invoice_document_from(_receivable(), [], parties)
+
+    assert parties.sandbox is True
+    assert doc.sandbox is True
+
+
+def test_a_frozen_snapshot_gives_back_the_parties_it_froze() -> None:
+    cipher = FieldCipher("ten_1", bytes(32))
+    corporate = Recipient(
+        "株式会社ミライ", "1050001", "東京都港区1-1", "御中", department="経理部", attention="山田"
+    )
+    parties = Parties(ISSUER, corporate, language="en", sandbox=True)
+    row = SimpleNamespace(document_issuer=None, document_recipient_enc=None)
+    assert frozen_parties(cipher, row) is None
+
+    freeze(cipher, row, parties)
+
+    assert frozen_parties(cipher, row) == parties
+    assert "株式会社ミライ".encode() not in row.document_recipient_enc
+    assert "ミライ" not in json.dumps(row.document_issuer, ensure_ascii=False)
+    other_tenant = FieldCipher("ten_2", bytes(32))
+    with pytest.raises(InvalidTag):
+        frozen_parties(other_tenant, row)
