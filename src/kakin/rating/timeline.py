@@ -24,7 +24,7 @@ from kakin.rating.model import (
     SubscriptionInput,
     TariffVersion,
 )
-from kakin.rating.periods import Period, merge_periods, overlap
+from kakin.rating.periods import Period, merge_periods, overlap, subtract_periods
 
 _ONE_DAY: Final = timedelta(days=1)
 _ONE: Final = Decimal(1)
@@ -79,8 +79,18 @@ class SubscriptionTimeline:
         return self.subscription.subscription_id
 
     def active_in(self, window: Period) -> Period | None:
-        """The subscription's life inside `window` (RATING.md §3 active days)."""
+        """The subscription's life inside `window`, suspended days included (its active
+        days are `active_days`)."""
         return self.life.intersect(window)
+
+    def active_days(self, window: Period) -> tuple[Period, ...]:
+        """The days of `window` on which the subscription is active: its life less its
+        suspensions, as disjoint periods. RATING.md §5: "Suspended days are not active
+        days, for discounts as for fees (§3)"."""
+        life = self.active_in(window)
+        if life is None:
+            return ()
+        return tuple(subtract_periods([life], self._suspensions))
 
     def plan_on(self, day: date) -> PricePlan | None:
         """RATING.md §3: "the old plan is active through E−1, the new plan from E"."""
