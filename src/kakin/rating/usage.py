@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -82,12 +83,18 @@ def per_record_usage_amount(
     summed)". The allowance is used up by the records in the order given; with no record
     nothing is charged. The sum is exact: its line is rounded once (§1), not each call."""
     total_q = ZERO
-    total = NOTHING
     left = allowance
+    # Exact amounts add up in any grouping, so records of equal chargeable quantity are
+    # priced once and counted (a month of calls has few distinct lengths).
+    charged: Counter[Decimal] = Counter()
     for raw in raw_records:
         q = rated_quantity(raw, unit)
         free = min(left, q)
         left -= free
         total_q += q
-        total += tariff_amount(tariff, q - free, proration_factor)
+        charged[q - free] += 1
+    total = sum(
+        (tariff_amount(tariff, q, proration_factor) * count for q, count in charged.items()),
+        NOTHING,
+    )
     return total_q, total
