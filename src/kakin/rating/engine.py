@@ -196,7 +196,7 @@ class _Rater:
                 service_id=timeline.subscription.service_id,
                 start_date=timeline.life.start,
                 plan_changed_on=timeline.latest_plan_change(self.period.end),
-                life=timeline.active_in(self.period),
+                life=timeline.life_in(self.period),
                 active=timeline.active_days(self.period),
             )
             for sub_id, timeline in self.timelines.items()

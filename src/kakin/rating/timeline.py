@@ -78,19 +78,17 @@ class SubscriptionTimeline:
     def subscription_id(self) -> str:
         return self.subscription.subscription_id
 
-    def active_in(self, window: Period) -> Period | None:
-        """The subscription's life inside `window`, suspended days included (its active
-        days are `active_days`)."""
+    def life_in(self, window: Period) -> Period | None:
+        """The subscription's life inside `window`, suspended days included (the days it
+        is active are `active_days`)."""
         return self.life.intersect(window)
 
     def active_days(self, window: Period) -> tuple[Period, ...]:
         """The days of `window` on which the subscription is active: its life less its
         suspensions, as disjoint periods. RATING.md §5: "Suspended days are not active
         days, for discounts as for fees (§3)"."""
-        life = self.active_in(window)
-        if life is None:
-            return ()
-        return tuple(subtract_periods([life], self._suspensions))
+        life = self.life_in(window)
+        return tuple(subtract_periods([life], self._suspensions)) if life else ()
 
     def plan_on(self, day: date) -> PricePlan | None:
         """RATING.md §3: "the old plan is active through E−1, the new plan from E"."""
@@ -132,7 +130,7 @@ class SubscriptionTimeline:
     def segments(self, window: Period, key_of: Callable[[date], K | None]) -> list[Segment[K]]:
         """The runs of days of the subscription's life inside `window` over which
         `key_of(day)` stays the same; days where it is None (nothing to charge) drop out."""
-        active = self.active_in(window)
+        active = self.life_in(window)
         if active is None:
             return []
         starts = [active.start] + [
