@@ -23,7 +23,7 @@ from kakin.rating.discounts import (
     split_proportionally,
 )
 from kakin.rating.lines import LineKind
-from kakin.rating.periods import Period
+from kakin.rating.periods import Period, subtract_periods
 from kakin.rating.tax import TaxCategory
 
 from .factories import D, d
@@ -45,10 +45,12 @@ def facts(
     sub: str = "s1",
     service: str = "internet",
     start: str = "2020-01-01",
-    active: Period | None = NOVEMBER,
+    life: Period | None = NOVEMBER,
     plan_changed_on: date | None = None,
+    suspended: tuple[Period, ...] = (),
 ) -> SubscriptionFacts:
-    return SubscriptionFacts(sub, service, d(start), plan_changed_on, active)
+    active = tuple(subtract_periods([life], suspended)) if life else ()
+    return SubscriptionFacts(sub, service, d(start), plan_changed_on, life, active)
 
 
 def run(
@@ -159,7 +161,7 @@ def test_fixed_rate_covers_only_the_share_of_active_days_in_its_range() -> None:
 def test_fixed_amount_is_prorated_like_a_negative_recurring_fee() -> None:
     """RATING.md §5: "`fixed_amount`: discount = d × (days that are inside the discount's
     range and on which the target is active) / period days". 1,000 × 10/30 = 333.33 → 333."""
-    sub = facts(active=Period(d("2026-11-21"), d("2026-11-30")))
+    sub = facts(life=Period(d("2026-11-21"), d("2026-11-30")))
     applied = run(
         [Discount("d", amount(1000), subscription_id="s1")],
         {("s1", STANDARD, RECURRING): D(5000)},
@@ -221,11 +223,11 @@ def test_first_month_free_campaign_counts_from_the_subscriptions_start() -> None
     are all free, and 10 of December's 31."""
     window = CampaignWindow(WindowAnchor.START, months=1)
     free = Discount("free", rate(100), subscription_id="s1", window=window)
-    sub = facts(start="2026-11-11", active=Period(d("2026-11-11"), d("2026-11-30")))
+    sub = facts(start="2026-11-11", life=Period(d("2026-11-11"), d("2026-11-30")))
     november = run([free], {("s1", STANDARD, RECURRING): D(2000)}, [sub])
     assert amounts(november) == [("free", STANDARD, D(-2000))]
     december = Period(d("2026-12-01"), d("2026-12-31"))
-    sub = facts(start="2026-11-11", active=december)
+    sub = facts(start="2026-11-11", life=december)
     applied = run([free], {("s1", STANDARD, RECURRING): D(3100)}, [sub], period=december)
     assert amounts(applied) == [("free", STANDARD, D(-1000))]
 
@@ -253,7 +255,7 @@ def test_bundle_discount_needs_every_service_in_the_period() -> None:
     }
     both = [facts("s1", "internet"), facts("s2", "power")]
     assert amounts(run([bundle], buckets, both)) == [("bundle", STANDARD, D(-500))]
-    ended = [facts("s1", "internet"), facts("s2", "power", active=None)]
+    ended = [facts("s1", "internet"), facts("s2", "power", life=None)]
     assert run([bundle], buckets, ended) == []
 
 
@@ -288,3 +290,53 @@ def test_negative_buckets_count_as_nothing_left() -> None:
     }
     applied = run([Discount("d", amount(1000), subscription_id="s1")], buckets)
     assert amounts(applied) == [("d", STANDARD, D(-200))]
+
+
+def test_a_contract_discount_merges_its_subscriptions_buckets_by_kind_and_category() -> None:
+    """RATING.md §5: "A contract discount takes from the contract's buckets: those of all its
+    subscriptions merged, one bucket per line kind and tax category (so the tie order above
+    is complete)." s1 and s2 hold 1 yen each of standard recurring: one bucket of 2, tied
+    with s1's reduced 2, so the 1 yen remainder goes to `standard` ("ties in the order
+    `standard`, `reduced`, …"). Unmerged, the largest bucket would be reduced."""
+    buckets: dict[BucketKey, Decimal] = {
+        ("s1", STANDARD, RECURRING): D(1),
+        ("s1", REDUCED, RECURRING): D(2),
+        ("s2", STANDARD, RECURRING): D(1),
+    }
+    applied = run([Discount("d", amount(1))], buckets, [facts("s1"), facts("s2")])
+    assert amounts(applied) == [("d", STANDARD, D(-1))]
+    # A second contract discount sees the merged buckets after the first: 1 + 2 left.
+    applied = run(
+        [Discount("d", amount(1)), Discount("e", amount(3), priority=1)],
+        buckets,
+        [facts("s1"), facts("s2")],
+    )
+    assert amounts(applied) == [
+        ("d", STANDARD, D(-1)),
+        ("e", STANDARD, D(-1)),
+        ("e", REDUCED, D(-2)),
+    ]
+
+
+def test_suspended_days_are_not_active_days_for_a_fixed_amount() -> None:
+    """RATING.md §5: "discount = d × (days that are inside the discount's range and on which
+    the target is active) / period days … Suspended days are not active days". 17 days of
+    life, 2 suspended: 600 × 15/30 = 300."""
+    sub = facts(
+        life=Period(d("2026-11-14"), d("2026-11-30")),
+        suspended=(Period(d("2026-11-20"), d("2026-11-21")),),
+    )
+    applied = run([Discount("d", amount(600))], {("s1", STANDARD, RECURRING): D(5000)}, [sub])
+    assert amounts(applied) == [("d", STANDARD, D(-300))]
+    assert applied[0].days == 15
+
+
+def test_a_rate_discount_over_every_active_day_has_c_one() -> None:
+    """RATING.md §5: c is "the share of the target's active days in the period that lie
+    inside the discount's date range (1 when it covers them all …)". Suspended 11-16 …
+    11-30, a 50 % discount through 11-15 covers all 15 active days: half of 1,500."""
+    sub = facts(suspended=(Period(d("2026-11-16"), d("2026-11-30")),))
+    half = Discount("d", rate(50), subscription_id="s1", valid_to=d("2026-11-15"))
+    assert amounts(run([half], {("s1", STANDARD, RECURRING): D(1500)}, [sub])) == [
+        ("d", STANDARD, D(-750))
+    ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from kakin.kit.money import RoundingMode
 from kakin.rating import (
     Adjustment,
     AdvanceBilling,
+    Band,
     BillingMonth,
     BillingTiming,
     ContractInput,
@@ -493,3 +495,219 @@ def test_a_zero_receivable_is_kept_but_requests_no_payment() -> None:
     assert draft.total == 0
     assert len(draft.lines) == 1
     assert not draft.requests_payment
+
+
+# --- issue 6 §1: the money rules as RATING.md states them now ------------------------------
+
+
+def test_a_fixed_amount_discount_is_prorated_over_active_days_not_suspended_ones() -> None:
+    """RATING.md §5: "`fixed_amount`: discount = d × (days that are inside the discount's
+    range and on which the target is active) / period days" and "Suspended days are not
+    active days, for discounts as for fees (§3)". A subscription lives 17 of November's 30
+    days (11-14 … 11-30) and is suspended on 2 of them: 600 × 15/30 = 300, not 600 × 17/30."""
+    suspended = (Suspension(d("2026-11-20"), d("2026-11-21")),)
+    sub = subscription(monthly_plan(3000), start="2026-11-14", suspensions=suspended)
+    contract_discount = Discount("d", DiscountTable("t", DiscountKind.FIXED_AMOUNT, D(600)))
+    draft = rate(contract(sub, discounts=(contract_discount,)))
+    assert amounts(draft) == [D(1500), D(-300)]  # the fee too: 3,000 × 15/30
+    assert draft.lines[1].days == 15
+
+
+def test_a_rate_discount_covering_every_active_day_applies_in_full() -> None:
+    """RATING.md §5: "c is the share of the target's active days in the period that lie
+    inside the discount's date range (1 when it covers them all …). Suspended days are not
+    active days". Suspended 11-16 … 11-30, the 50 % discount runs 11-01 … 11-15: c = 1."""
+    suspended = (Suspension(d("2026-11-16"), d("2026-11-30")),)
+    sub = subscription(monthly_plan(3000), suspensions=suspended)
+    half = Discount(
+        "half",
+        DiscountTable("t", DiscountKind.FIXED_RATE, D(50)),
+        subscription_id="s1",
+        valid_to=d("2026-11-15"),
+    )
+    assert amounts(rate(contract(sub, discounts=(half,)))) == [D(1500), D(-750)]
+
+
+def test_a_contracts_active_days_are_the_days_any_subscription_is_active() -> None:
+    """RATING.md §5: "a contract's active days are the days on which any of its
+    subscriptions is active", suspended days not being active. Two subscriptions suspended
+    on the same second half leave 15 active days (600 × 15/30); suspended on opposite
+    halves they leave all 30."""
+    first_half = (Suspension(d("2026-11-01"), d("2026-11-15")),)
+    second_half = (Suspension(d("2026-11-16"), d("2026-11-30")),)
+    fixed = Discount("d", DiscountTable("t", DiscountKind.FIXED_AMOUNT, D(600)))
+
+    def contract_discount(*suspensions: tuple[Suspension, ...]) -> Decimal:
+        subs = [
+            subscription(monthly_plan(3000), sub_id=f"s{i}", suspensions=s)
+            for i, s in enumerate(suspensions)
+        ]
+        return sum(amounts(rate(contract(*subs, discounts=(fixed,))), LineKind.DISCOUNT), D(0))
+
+    assert contract_discount(second_half, second_half) == D(-300)
+    assert contract_discount(first_half, second_half) == D(-600)
+
+
+def test_per_record_usage_is_one_line_rounded_once() -> None:
+    """RATING.md §1: "each receivable line's amount is rounded to the currency's minor unit
+    once, after its tariff, proration and quantity are applied". Three calls rated per
+    record with a flat 100 each, over 10 of 30 days: 3 × 100 × 10/30 = 100 exactly, not
+    3 × 33.33… = 99."""
+    flat = Tariff(TariffShape.FLAT, fixed_fee=D(100))
+    charge = UsageCharge(
+        "c", "calls", (TariffVersion("t", d("2000-01-01"), flat),), per_record=True
+    )
+    sub = subscription(PricePlan("p", usage_charges=(charge,)), start="2026-11-21")
+    usage = tuple(UsageEntry("s1", "calls", d("2026-11-25"), D(1)) for _ in range(3))
+    assert amounts(rate(contract(sub, usage=usage))) == [D(100)]
+
+
+def test_a_graduated_tariffs_prorated_band_flats_are_rounded_once() -> None:
+    """RATING.md §1 line rounding "once", §4 #7 `Σk (f_k + p_k · units of q in band k)`
+    with the `f_k` prorated: flats 100/100/100 over 10 of 30 days give 100, not 99."""
+    tariff = Tariff(
+        TariffShape.GRADUATED,
+        bands=(
+            Band(D(10), unit_price=D(0), flat_fee=D(100)),
+            Band(D(20), unit_price=D(0), flat_fee=D(100)),
+            Band(None, unit_price=D(0), flat_fee=D(100)),
+        ),
+    )
+    charge = UsageCharge("c", "data", (TariffVersion("t", d("2000-01-01"), tariff),))
+    sub = subscription(PricePlan("p", usage_charges=(charge,)), start="2026-11-21")
+    usage = (UsageEntry("s1", "data", d("2026-11-25"), D(25)),)
+    assert amounts(rate(contract(sub, usage=usage))) == [D(100)]
+
+
+def test_an_early_termination_fee_summing_interval_fees_is_rounded_once() -> None:
+    """RATING.md §1: one line, one rounding; §6 "one month's recurring fee (× quantity)":
+    three quarterly fees of 100 are 3 × 100/3 = 100 a month, not 99."""
+    plan = PricePlan(
+        "q",
+        recurring_fees=tuple(
+            RecurringFee(f"fee{i}", D(100), interval=Interval(3)) for i in range(3)
+        ),
+        minimum_term=MinimumTerm(24),
+        early_termination=EarlyTerminationRule("one", EarlyTerminationKind.ONE_MONTH_FEE),
+    )
+    sub = subscription(plan, start="2026-01-01", end="2026-11-15")
+    assert amounts(rate(contract(sub)), LineKind.EARLY_TERMINATION) == [D(100)]
+
+
+def test_a_contract_discount_takes_from_the_merged_buckets_of_its_subscriptions() -> None:
+    """RATING.md §5: "A contract discount takes from the contract's buckets: those of all its
+    subscriptions merged, one bucket per line kind and tax category (so the tie order above
+    is complete)." Two subscriptions' standard recurring lines of 1 yen make one bucket of
+    2, tied with the reduced bucket of 2: a 1 yen discount goes to `standard` first, as one
+    line of the contract (no subscription)."""
+    both = PricePlan(
+        "both",
+        recurring_fees=(
+            RecurringFee("base", D(1)),
+            RecurringFee("box", D(2), tax_category=TaxCategory.REDUCED),
+        ),
+    )
+    subs = (subscription(both, sub_id="s1"), subscription(monthly_plan(1), sub_id="s2"))
+    one_yen = Discount("d", DiscountTable("t", DiscountKind.FIXED_AMOUNT, D(1)))
+    draft = rate(contract(*subs, discounts=(one_yen,)))
+    (line,) = [line for line in draft.lines if line.kind is LineKind.DISCOUNT]
+    assert (line.subscription_id, line.tax_category, line.amount) == (
+        None,
+        TaxCategory.STANDARD,
+        D(-1),
+    )
+
+
+def test_an_arrears_interval_that_ends_early_is_billed_on_the_final_receivable() -> None:
+    """RATING.md §3: "A subscription that ends inside an interval billed in arrears has that
+    partial interval billed on its final receivable (the closing of the period that holds
+    its end date), not at the interval's last month." A half-year fee of 18,100 (181 days,
+    January … June); the subscription ends 03-31: 90 days → 9,000 at March's closing."""
+    plan = PricePlan("h", recurring_fees=(RecurringFee("base", D(18_100), interval=Interval(6)),))
+    sub = subscription(plan, start="2026-01-01", end="2026-03-31")
+    assert rate(contract(sub), BillingMonth(2026, 2)).lines == ()
+    (line,) = rate(contract(sub), BillingMonth(2026, 3)).lines
+    assert (line.amount, line.period, line.days) == (
+        D(9000),
+        Period(d("2026-01-01"), d("2026-03-31")),
+        90,
+    )
+    assert rate(contract(sub), BillingMonth(2026, 6)).lines == ()
+
+
+def test_an_advance_credit_keeps_exactly_what_was_billed() -> None:
+    """RATING.md §3: "Cancelling inside an interval paid in advance gives a credit line on the
+    next receivable: what was billed for the interval minus the interval's fee prorated over
+    the days kept, rounded as a line (so kept + credit = billed, exactly)." 10,000 a year
+    (365 days) billed in advance, ended after 100 days: kept 10,000 × 100/365 = 2,739.7…"""
+    fee = RecurringFee("base", D(10_000), timing=BillingTiming.ADVANCE, interval=Interval(12))
+    plan = PricePlan("y", recurring_fees=(fee,))
+    year = Period(d("2026-04-01"), d("2027-03-31"))
+    billed = AdvanceBilling("s1", "base", year, D(10_000))
+    sub = subscription(plan, start="2026-04-01", end="2026-07-09")  # 100 days
+    for mode, kept in [
+        (RoundingMode.FLOOR, D(2739)),
+        (RoundingMode.CEIL, D(2740)),
+        (RoundingMode.HALF_UP, D(2740)),
+    ]:
+        policy = RatingPolicy(line_rounding=mode)
+        draft = rate(
+            contract(sub, advance_billings=(billed,), policy=policy), BillingMonth(2026, 7)
+        )
+        (credit,) = draft.lines
+        assert (credit.note, credit.days) == (LineNote.ADVANCE_SETTLEMENT, 100)
+        assert credit.amount == kept - billed.billed
+        assert kept + (-credit.amount) == billed.billed
+
+
+def test_a_late_usage_line_is_the_re_rated_amount_rounded_as_a_line_minus_what_was_billed() -> None:
+    """RATING.md §8: "the original period's usage charge is rated again with every record
+    known now …, rounded as a line, and the line is that amount minus what was billed for
+    it." At 0.3 a call: 5 calls billed 1 (1.5 floored); 5 late ones make 10 calls = 3, so
+    the late line is 3 − 1 = 2 (rating the 5 late calls alone would give 1)."""
+    plan = PricePlan("p", usage_charges=(per_unit_charge("0.3"),))
+    october = BillingMonth(2026, 10)
+    entries = (
+        UsageEntry("s1", "calls", d("2026-10-05"), D(5)),
+        UsageEntry("s1", "calls", d("2026-10-30"), D(5)),  # the late one
+    )
+    earlier = EarlierPeriodUsage(october, "s1", "calls", entries, D(1), D(5))
+    draft = rate(contract(subscription(plan), earlier_usage=(earlier,)))
+    (late,) = [line for line in draft.lines if line.note is LineNote.LATE_USAGE]
+    assert (late.amount, late.quantity, late.billing_month) == (D(2), D(5), october)
+
+
+def test_late_usage_lines_are_outside_the_next_receivables_discounts() -> None:
+    """RATING.md §8: "Late usage lines are outside the next receivable's discounts." A 100 %
+    contract discount takes November's fee, never October's late usage."""
+    plan = monthly_plan(1000, usage_charges=(per_unit_charge("10"),))
+    october = BillingMonth(2026, 10)
+    entries = (UsageEntry("s1", "calls", d("2026-10-30"), D(7)),)
+    earlier = EarlierPeriodUsage(october, "s1", "calls", entries, D(0), D(0))
+    free = Discount("free", DiscountTable("t", DiscountKind.FIXED_RATE, D(100)))
+    draft = rate(contract(subscription(plan), earlier_usage=(earlier,), discounts=(free,)))
+    assert [(line.kind, line.note, line.amount) for line in draft.lines] == [
+        (LineKind.RECURRING, LineNote.CHARGE, D(1000)),
+        (LineKind.USAGE, LineNote.LATE_USAGE, D(70)),
+        (LineKind.DISCOUNT, LineNote.CHARGE, D(-1000)),
+    ]
+
+
+def test_a_full_plans_suspension_fee_is_due_only_on_a_segment_without_an_active_day() -> None:
+    """RATING.md §3: "With `full` proration a segment that has an active day pays the whole
+    fee and no suspension fee; a segment with no active day pays the whole suspension fee
+    instead." A plan change on 11-16 makes two segments; the subscription is suspended from
+    11-10: the first segment (9 active days) pays 3,000, the second (none) pays 500."""
+    first = monthly_plan(
+        3000, plan_id="a", proration=ProrationMode.FULL, suspension_fee=SuspensionFee("k", D(300))
+    )
+    second = monthly_plan(
+        4000, plan_id="b", proration=ProrationMode.FULL, suspension_fee=SuspensionFee("k", D(500))
+    )
+    sub = subscription(first, suspensions=(Suspension(d("2026-11-10")),))
+    sub = replace(sub, plans=(*sub.plans, PlanAssignment(d("2026-11-16"), second)))
+    draft = rate(contract(sub))
+    assert [(line.note, line.amount, line.period) for line in draft.lines] == [
+        (LineNote.CHARGE, D(3000), Period(d("2026-11-01"), d("2026-11-15"))),
+        (LineNote.SUSPENSION_FEE, D(500), Period(d("2026-11-16"), d("2026-11-30"))),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -24,6 +25,7 @@ from kakin.rating.periods import (
     interval_period,
     local_date,
     parse_closing_day,
+    subtract_periods,
 )
 
 from .factories import d
@@ -168,3 +170,24 @@ def test_every_day_lies_in_the_period_of_its_billing_month(
 ) -> None:
     """RATING.md §2: "A usage record belongs to the period that contains its local date." """
     assert billing_period(closing_day, billing_month_of(closing_day, day)).contains(day)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 10)), max_size=4),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 10)), max_size=4),
+)
+def test_subtracting_periods_keeps_exactly_the_days_outside_the_removed_ones(
+    kept: list[tuple[int, int]], removed: list[tuple[int, int]]
+) -> None:
+    """RATING.md §5 active days: a life less its suspensions, day by day."""
+    base = d("2026-11-01")
+
+    def periods(spans: list[tuple[int, int]]) -> list[Period]:
+        return [Period(base + timedelta(a), base + timedelta(a + n)) for a, n in spans]
+
+    def days(ps: list[Period]) -> set[date]:
+        return {day for p in ps for day in p.dates()}
+
+    result = subtract_periods(periods(kept), periods(removed))
+    assert days(result) == days(periods(kept)) - days(periods(removed))
+    assert all(a.end < b.start for a, b in pairwise(result))

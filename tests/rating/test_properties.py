@@ -14,6 +14,7 @@ from kakin.kit.money import RoundingMode, round_money
 from kakin.rating import (
     Adjustment,
     AdvanceBilling,
+    Band,
     BillingMonth,
     BillingTiming,
     ContractInput,
@@ -21,6 +22,7 @@ from kakin.rating import (
     DiscountKind,
     DiscountScope,
     DiscountTable,
+    GraduatedMode,
     LineKind,
     LineNote,
     PlanAssignment,
@@ -31,6 +33,8 @@ from kakin.rating import (
     RecurringFee,
     SubscriptionInput,
     Suspension,
+    Tariff,
+    TariffShape,
     TariffVersion,
     TaxCategory,
     TaxMode,
@@ -47,7 +51,6 @@ from kakin.rating.discounts import (
     split_proportionally,
 )
 from kakin.rating.periods import CLOSING_DAYS, ClosingDay, Period
-from kakin.rating.proration import scale
 
 from .test_tariffs import DOUBLE_FLAT, GRADUATED, STEP, VOLUME
 
@@ -303,7 +306,7 @@ def test_a_floor_rounded_discount_never_exceeds_the_exact_discount(
     """RATING.md §1: "For negative amounts (discounts, credits) the mode applies to the
     magnitude: a floor-rounded discount never exceeds the exact discount." """
     november = Period(date(2026, 11, 1), date(2026, 11, 30))
-    facts = SubscriptionFacts("s", "internet", date(2026, 1, 1), None, november)
+    facts = SubscriptionFacts("s", "internet", date(2026, 1, 1), None, november, (november,))
     setting = DiscountSetting(november, date(2026, 1, 1), "JPY", RoundingMode.FLOOR)
     discount = Discount(
         "d",
@@ -313,8 +316,8 @@ def test_a_floor_rounded_discount_never_exceeds_the_exact_discount(
     )
     buckets: dict[BucketKey, Decimal] = {("s", TaxCategory.STANDARD, LineKind.RECURRING): remaining}
     applied = apply_discounts([discount], buckets, {"s": facts}, setting)
-    exact = scale(remaining * rate / 100, Fraction(covered_days, 30))
-    taken = -sum((a.amount for a in applied), Decimal(0))
+    exact = Fraction(remaining) * Fraction(rate) / 100 * Fraction(covered_days, 30)
+    taken = -Fraction(sum((a.amount for a in applied), Decimal(0)))
     assert taken <= exact
     assert exact - taken < 1
 
@@ -360,3 +363,135 @@ def test_advance_billing_plus_its_settlement_equals_billing_in_arrears(
     in_arrears = rate_period(contract_for(BillingTiming.ARREARS, end), following)
     paid = advance_line.amount + sum((line.amount for line in settled.lines), Decimal(0))
     assert paid == in_arrears.lines_total
+
+
+# --- RATING.md §1: one line, one rounding, however many parts it sums ----------------------
+
+FLAT = Tariff(TariffShape.FLAT, fixed_fee=Decimal(100))
+PER_UNIT = Tariff(TariffShape.PER_UNIT, unit_price=Decimal("0.05"))
+BASE_PLUS_USAGE = Tariff(
+    TariffShape.BASE_PLUS_USAGE,
+    fixed_fee=Decimal(1000),
+    unit_price=Decimal("3.3"),
+    included=Decimal(50),
+)
+CAPPED = Tariff(TariffShape.CAPPED, unit_price=Decimal("0.7"), upper=Decimal(2000))
+FLATS = Tariff(
+    TariffShape.GRADUATED,
+    bands=(
+        Band(Decimal(10), unit_price=Decimal("0.1"), flat_fee=Decimal(100)),
+        Band(Decimal(20), unit_price=Decimal("0.2"), flat_fee=Decimal(100)),
+        Band(None, unit_price=Decimal("0.3"), flat_fee=Decimal(100)),
+    ),
+)
+EVERY_SHAPE = [FLAT, PER_UNIT, BASE_PLUS_USAGE, CAPPED, STEP, DOUBLE_FLAT, GRADUATED, VOLUME, FLATS]
+
+
+def oracle_amount(tariff: Tariff, q: Fraction, f: Fraction) -> Fraction:
+    """RATING.md §4's table, re-read independently in rationals: C(q) with `F`, `L`, `U`,
+    `P_k`, `f_k` prorated by `f`."""
+
+    def x(value: Decimal | None) -> Fraction:
+        assert value is not None
+        return Fraction(value)
+
+    match tariff.shape:
+        case TariffShape.FLAT:
+            return x(tariff.fixed_fee) * f
+        case TariffShape.PER_UNIT:
+            return x(tariff.unit_price) * q
+        case TariffShape.BASE_PLUS_USAGE:
+            extra = max(Fraction(0), q - x(tariff.included))
+            return x(tariff.fixed_fee) * f + x(tariff.unit_price) * extra
+        case TariffShape.CAPPED:
+            return min(x(tariff.upper) * f, x(tariff.unit_price) * q)
+        case TariffShape.DOUBLE_FLAT:
+            p_q = x(tariff.unit_price) * q
+            return min(x(tariff.upper) * f, max(x(tariff.lower) * f, p_q))
+    bounds = [Fraction(b.up_to) if b.up_to is not None else None for b in tariff.bands]
+    reached = next(k for k, t in enumerate(bounds) if t is None or q <= t)
+    band = tariff.bands[reached]
+    if tariff.shape is TariffShape.STEP:
+        return x(band.amount) * f
+    if tariff.mode is GraduatedMode.VOLUME:
+        return x(band.flat_fee) * f + x(band.unit_price) * q
+    total, lower = Fraction(0), Fraction(0)
+    for k in range(reached + 1):
+        top = q if bounds[k] is None else min(q, bounds[k])  # type: ignore[type-var]
+        total += x(tariff.bands[k].flat_fee) * f + x(tariff.bands[k].unit_price) * (top - lower)
+        lower = bounds[k] or lower
+    return total
+
+
+def round_once(exact: Fraction, currency: str, mode: RoundingMode) -> Decimal:
+    """RATING.md §1 line rounding of an exact rational, the mode applied to its magnitude."""
+    places = 2 if currency == "USD" else 0
+    m = abs(exact) * 10**places
+    whole = {
+        RoundingMode.FLOOR: m.numerator // m.denominator,
+        RoundingMode.CEIL: -(-m.numerator // m.denominator),
+        RoundingMode.HALF_UP: (2 * m.numerator + m.denominator) // (2 * m.denominator),
+        RoundingMode.HALF_EVEN: round(m),
+    }[mode]
+    return (-1 if exact < 0 else 1) * Decimal(whole).scaleb(-places)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(EVERY_SHAPE),
+    # Thirds of a 30-day month add up to whole yen only in threes: the counts favour them.
+    st.sampled_from([1, 2, 3, 6, 9, 12]).flatmap(
+        lambda n: st.lists(st.integers(0, 400), min_size=n, max_size=n)
+    ),
+    st.integers(0, 29),
+    st.integers(0, 30),
+    st.booleans(),
+    rounding_modes,
+    st.sampled_from(["JPY", "USD"]),
+)
+def test_a_usage_line_is_its_exact_rational_amount_rounded_once(
+    tariff: Tariff,
+    raws: list[int],
+    start_after: int,
+    allowance: int,
+    per_record: bool,
+    mode: RoundingMode,
+    currency: str,
+) -> None:
+    """RATING.md §1: "each receivable line's amount is rounded … once, after its tariff,
+    proration and quantity are applied"; §4: per record "each call rounded up to its units
+    and priced on its own, then summed", the `F`, `L`, `U`, `P_k`, `f_k` prorated by active
+    days. The line equals the exact rational sum of its parts, rounded once."""
+    month = BillingMonth(2026, 11)
+    period = billing_period("eom", month)
+    start = period.start + timedelta(days=start_after)
+    charge = UsageCharge(
+        "u",
+        "calls",
+        (TariffVersion("t", date(2000, 1, 1), tariff),),
+        unit=Decimal(3),
+        per_record=per_record,
+        allowance=Decimal(allowance),
+    )
+    sub = SubscriptionInput(
+        "s", "tel", start, (PlanAssignment(start, PricePlan("p", usage_charges=(charge,))),)
+    )
+    usage = tuple(UsageEntry("s", "calls", start, Decimal(raw)) for raw in raws)
+    policy = RatingPolicy(currency=currency, line_rounding=mode)
+    draft = rate_period(ContractInput("c", "eom", start, (sub,), policy, usage=usage), month)
+
+    f = Fraction(period.end.day - start.day + 1, period.days)
+    ceil_units = [Fraction(-(-raw // 3)) for raw in raws]
+    if per_record:
+        left, exact = Fraction(allowance), Fraction(0)
+        for q in ceil_units:
+            free = min(left, q)
+            left -= free
+            exact += oracle_amount(tariff, q - free, f)
+    else:
+        q_total = Fraction(-(-sum(raws) // 3))
+        exact = oracle_amount(tariff, max(Fraction(0), q_total - allowance), f)
+    assert sum((line.amount for line in draft.lines), Decimal(0)) == round_once(
+        exact, currency, mode
+    )
+    assert len(draft.lines) <= 1

@@ -6,7 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from kakin.kit.money import RoundingMode, round_money
+from kakin.kit.money import RoundingMode
+from kakin.rating.exact import round_line
 from kakin.rating.proration import ProrationMode, prorate, proration_factor
 
 from .factories import D
@@ -16,15 +17,15 @@ def test_daily_proration_charges_fee_times_active_days_over_period_days() -> Non
     """RATING.md §3: "A subscription active on only part of a period pays `fee ×
     active_days / period_days`." 10 of 31 days of 3,000 yen = 967.74… → 967 (floor)."""
     exact = prorate(D(3000), ProrationMode.DAILY, 10, 31)
-    assert round_money(exact, "JPY", RoundingMode.FLOOR) == D(967)
-    assert round_money(exact, "JPY", RoundingMode.HALF_UP) == D(968)
+    assert round_line(exact, "JPY", RoundingMode.FLOOR) == D(967)
+    assert round_line(exact, "JPY", RoundingMode.HALF_UP) == D(968)
 
 
 def test_daily_proration_is_exact_before_line_rounding() -> None:
     """RATING.md §1: rounding happens once, at the line. 31 yen × 10/31 is exactly 10, so a
     floor rounding must not see 9.999…"""
     assert prorate(D(31), ProrationMode.DAILY, 10, 31) == D(10)
-    assert round_money(prorate(D(3), ProrationMode.DAILY, 1, 3), "JPY", RoundingMode.FLOOR) == 1
+    assert round_line(prorate(D(3), ProrationMode.DAILY, 1, 3), "JPY", RoundingMode.FLOOR) == 1
 
 
 def test_full_proration_charges_the_whole_fee_for_any_active_day() -> None:

@@ -215,3 +215,22 @@ def test_graduated_amount_never_decreases_with_quantity(
     tariff = Tariff(TariffShape.GRADUATED, bands=bands)
     assert validate_tariff(tariff) == []
     assert tariff_amount(tariff, q + 1) >= tariff_amount(tariff, q)
+
+
+def test_prorated_amounts_are_exact_fractions_not_rounded_decimals() -> None:
+    """RATING.md §1: rounding happens only at line rounding, so a tariff's amount is exact:
+    band flats 100/100/100 prorated 1/3 are 100, and 100 prorated 1/3 is 100/3 (three of
+    them make 100, which no 28- or 60-digit 33.33… can)."""
+    flats = Tariff(
+        TariffShape.GRADUATED,
+        bands=(
+            Band(D(10), unit_price=D(0), flat_fee=D(100)),
+            Band(D(20), unit_price=D(0), flat_fee=D(100)),
+            Band(None, unit_price=D(0), flat_fee=D(100)),
+        ),
+    )
+    third = Fraction(1, 3)
+    assert tariff_amount(flats, D(25), third) == 100
+    flat = Tariff(TariffShape.FLAT, fixed_fee=D(100))
+    assert tariff_amount(flat, D(1), third) == Fraction(100, 3)
+    assert sum(tariff_amount(flat, D(1), third) for _ in range(3)) == 100

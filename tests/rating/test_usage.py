@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,3 +76,11 @@ def test_usage_must_fall_inside_its_subscriptions_life() -> None:
     assert not is_within_life(d("2026-11-10"), start, end)
     assert not is_within_life(d("2026-11-21"), start, end)
     assert is_within_life(d("2030-01-01"), start, None)
+
+
+def test_per_record_parts_are_summed_exactly() -> None:
+    """RATING.md §1: one line is rounded once, however many parts it sums: three calls at a
+    flat 100 each, prorated 10/30, are exactly 100 before line rounding."""
+    flat = Tariff(TariffShape.FLAT, fixed_fee=D(100))
+    q, amount = per_record_usage_amount(flat, [D(1)] * 3, D(1), proration_factor=Fraction(1, 3))
+    assert (q, amount) == (D(3), 100)

@@ -1,20 +1,21 @@
 """A subscription's charges for a billing month, as exact amounts — RATING.md §3, §4, §6.
 
 Each function here turns one part of a subscription's timeline into `Charge`s: exact,
-unrounded amounts with everything their receivable line will show. `engine.py` rounds each
-charge once (line rounding) when it becomes a line.
+unrounded amounts (`Fraction`s, see `exact.py`) with everything their receivable line will
+show. `engine.py` rounds each charge once (line rounding) when it becomes a line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
+from kakin.rating.exact import RoundLine
 from kakin.rating.lines import LineKind, LineNote
 from kakin.rating.model import (
     AdvanceBilling,
@@ -35,7 +36,7 @@ from kakin.rating.periods import (
     interval_months,
     interval_period,
 )
-from kakin.rating.proration import ProrationMode, proration_factor, scale
+from kakin.rating.proration import FULL, NOTHING, ProrationMode, proration_factor, scale
 from kakin.rating.tariffs import Tariff, single_unit_price
 from kakin.rating.tax import TaxCategory
 from kakin.rating.termination import early_termination_amount, remaining_months, term_last_day
@@ -46,9 +47,6 @@ ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
 _ONE_DAY: Final = timedelta(days=1)
 
-RoundLine = Callable[[Decimal], Decimal]
-"""Line rounding (RATING.md §1) with the tenant's currency and mode."""
-
 
 @dataclass(frozen=True, slots=True)
 class Charge:
@@ -57,7 +55,7 @@ class Charge:
     `period`, else the last day of the billing period."""
 
     kind: LineKind
-    exact: Decimal
+    exact: Fraction
     tax_category: TaxCategory
     subscription_id: str | None = None
     source_id: str | None = None
@@ -102,7 +100,7 @@ def _fee_key(timeline: SubscriptionTimeline, fee_id: str, day: date) -> _FeeKey 
 
 def fee_segments(
     timeline: SubscriptionTimeline, fee_id: str, covered: Period
-) -> list[tuple[Segment[_FeeKey], int, Decimal]]:
+) -> list[tuple[Segment[_FeeKey], int, Fraction]]:
     """(segment, charged days, exact amount) of a recurring fee over `covered` (a billing
     period, or an interval's periods).
 
@@ -115,7 +113,9 @@ def fee_segments(
         charged = segment.period.days - timeline.suspended_days(segment.period)
         factor = proration_factor(key.proration, charged, covered.days)
         if factor:
-            result.append((segment, charged, scale(key.amount * key.quantity, factor)))
+            result.append(
+                (segment, charged, scale(Fraction(key.amount) * Fraction(key.quantity), factor))
+            )
     return result
 
 
@@ -213,7 +213,7 @@ def advance_settlement(
     )
     return Charge(
         LineKind.RECURRING,
-        actual - billing.billed,
+        Fraction(actual - billing.billed),
         category,
         subscription_id=billing.subscription_id,
         source_id=billing.fee_id,
@@ -251,14 +251,14 @@ def suspension_charges(timeline: SubscriptionTimeline, period: Period) -> list[C
         key = segment.key
         suspended = timeline.suspended_days(segment.period)
         if key.proration is ProrationMode.FULL:
-            factor = Fraction(1) if suspended == segment.period.days else Fraction(0)
+            factor = FULL if suspended == segment.period.days else NOTHING
         else:
             factor = proration_factor(key.proration, suspended, period.days)
         if factor:
             charges.append(
                 Charge(
                     LineKind.RECURRING,
-                    scale(key.amount * key.quantity, factor),
+                    scale(Fraction(key.amount) * Fraction(key.quantity), factor),
                     key.fee.tax_category,
                     subscription_id=timeline.subscription_id,
                     source_id=key.fee.fee_id,
@@ -320,7 +320,7 @@ def usage_segments(
     period: Period,
     entries: Sequence[UsageEntry],
     top_ups: Iterable[TopUp],
-) -> list[tuple[Segment[UsageKey], Decimal, Decimal, list[int]]]:
+) -> list[tuple[Segment[UsageKey], Decimal, Fraction, list[int]]]:
     """(segment, q, exact amount, indexes of the entries rated) of a usage item.
 
     RATING.md §4 "Partial periods": "each segment is rated on its own: its usage is the
@@ -403,7 +403,7 @@ def late_usage_charge(
     charge = rated[0][0].key.charge if rated else None
     return Charge(
         LineKind.USAGE,
-        amount - earlier.billed_amount,
+        Fraction(amount - earlier.billed_amount),
         charge.tax_category if charge else TaxCategory.STANDARD,
         subscription_id=earlier.subscription_id,
         source_id=charge.charge_id if charge else None,
@@ -435,7 +435,7 @@ def plan_one_time_charges(timeline: SubscriptionTimeline, period: Period) -> lis
         charges.append(
             Charge(
                 LineKind.ONE_TIME,
-                amount * quantity,
+                Fraction(amount) * Fraction(quantity),
                 fee.tax_category,
                 subscription_id=timeline.subscription_id,
                 source_id=fee.fee_id,
@@ -462,11 +462,11 @@ def early_termination_charge(timeline: SubscriptionTimeline, period: Period) -> 
     if last is None:
         return None
     # "one month's recurring fee (× quantity)": a fee charged every n months counts 1/n.
-    monthly = ZERO
+    monthly = NOTHING
     for fee in plan.recurring_fees:
         amount = _amount_on(timeline, fee.fee_id, fee.amount, end)
         quantity = timeline.quantity_on(end) if fee.per_quantity else ONE
-        monthly += scale(amount * quantity, Fraction(1, fee.interval.every))
+        monthly += scale(Fraction(amount) * Fraction(quantity), Fraction(1, fee.interval.every))
     rule = plan.early_termination
     return Charge(
         LineKind.EARLY_TERMINATION,

@@ -16,13 +16,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
-from kakin.kit.money import RoundingMode, from_minor, round_money, to_minor
+from kakin.kit.money import RoundingMode, from_minor, to_minor
+from kakin.rating.exact import round_line
 from kakin.rating.lines import BUCKET_KIND_ORDER, LineKind
 from kakin.rating.periods import Period, add_months, merge_periods, overlap
-from kakin.rating.proration import scale
+from kakin.rating.proration import NOTHING, scale
 from kakin.rating.tax import TAX_CATEGORY_ORDER, TaxCategory
 
-ZERO: Final = Decimal(0)
 _ONE_DAY: Final = timedelta(days=1)
 
 
@@ -120,13 +120,16 @@ class Discount:
 @dataclass(frozen=True, slots=True)
 class SubscriptionFacts:
     """What discounts need to know of a subscription in the period: its service, its
-    start, its latest plan change (None when none) and its active days in the period."""
+    start, its latest plan change (None when none), its life inside the period (None when
+    it does not live in it) and its active days there, as disjoint periods: RATING.md §5
+    "Suspended days are not active days, for discounts as for fees (§3)"."""
 
     subscription_id: str
     service_id: str
     start_date: date
     plan_changed_on: date | None
-    active: Period | None
+    life: Period | None
+    active: tuple[Period, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +212,8 @@ def _date_range(discount: Discount, period: Period) -> Period | None:
 
 def _active_days(facts: Iterable[SubscriptionFacts]) -> list[Period]:
     """RATING.md §5: "a contract's active days are the days on which any of its
-    subscriptions is active" — as disjoint periods."""
-    return merge_periods(fact.active for fact in facts if fact.active is not None)
+    subscriptions is active" (suspended days are not) — as disjoint periods."""
+    return merge_periods(period for fact in facts for period in fact.active)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +249,7 @@ def _applicable_range(
         span = span.intersect(campaign_window(discount.window, anchor))
     if discount.required_services:
         # RATING.md §5: "a set of services the contract must hold in the period".
-        held = {f.service_id for f in subscriptions.values() if f.active is not None}
+        held = {f.service_id for f in subscriptions.values() if f.life is not None}
         if not discount.required_services <= held:
             return None, None
     value: Decimal | None = discount.table.value
@@ -264,7 +267,7 @@ def _exact_discount(
     active: list[Period],
     span: Period,
     setting: DiscountSetting,
-) -> tuple[Decimal, Period | None, int]:
+) -> tuple[Fraction, Period | None, int]:
     covered_days, covered = overlap(active, span)
     if discount.table.kind is DiscountKind.FIXED_RATE:
         # RATING.md §5: "discount = r % × c × (what remains of the target), where c is the
@@ -272,10 +275,10 @@ def _exact_discount(
         # date range".
         active_days = sum(period.days for period in active)
         if not active_days:
-            return ZERO, covered, 0
+            return NOTHING, covered, 0
         coverage = Fraction(covered_days, active_days)
-        base = from_minor(remaining, setting.currency) * value / 100
-        return scale(base, coverage), covered, covered_days
+        base = Fraction(from_minor(remaining, setting.currency)) * Fraction(value) / 100
+        return base * coverage, covered, covered_days
     # RATING.md §5: "discount = d × (days that are inside the discount's range and on which
     # the target is active) / period days — a fixed amount behaves like a negative
     # recurring fee".
@@ -326,7 +329,7 @@ def apply_discounts(
         exact, covered, days = _exact_discount(discount, value, remaining, active, span, setting)
         # RATING.md §5: "Each discount is rounded by line rounding, applied to its
         # magnitude" and "a discount larger than what remains is cut to what remains".
-        rounded = to_minor(round_money(exact, currency, setting.line_rounding), currency)
+        rounded = to_minor(round_line(exact, currency, setting.line_rounding), currency)
         taken = min(rounded, remaining)
         shares = split_proportionally(taken, [left[k] for k in keys])
         by_category: dict[TaxCategory, int] = {}

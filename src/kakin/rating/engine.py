@@ -2,8 +2,9 @@
 
 `rate_period` is pure: the same `ContractInput` and billing month always give the same
 `ReceivableDraft` (RATING.md §8 "A closing run is repeatable"). Every amount is computed
-exactly (`charges.py`) and rounded once, by line rounding, when it becomes a line; discounts
-work on the rounded lines; tax is rounded once per rate (RATING.md §1).
+exactly, as a `Fraction` (`charges.py`, `exact.py`), and rounded once, by line rounding,
+when it becomes a line; discounts work on the rounded lines; tax is rounded once per rate
+(RATING.md §1).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import decimal
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Final
 
-from kakin.kit.money import round_money
 from kakin.rating.charges import (
     Charge,
     advance_settlement,
@@ -29,6 +30,7 @@ from kakin.rating.charges import (
 )
 from kakin.rating.discounts import BucketKey, DiscountSetting, SubscriptionFacts, apply_discounts
 from kakin.rating.due_dates import due_date
+from kakin.rating.exact import round_line
 from kakin.rating.lines import (
     BUCKET_KIND_ORDER,
     LineKind,
@@ -44,7 +46,8 @@ from kakin.rating.usage import rated_quantity, remaining_allowance
 
 ZERO: Final = Decimal(0)
 _RATING_PRECISION: Final = 60
-"""Digits of exact intermediate amounts (see proration.py): far beyond any minor unit."""
+"""Digits of the Decimal arithmetic left (quantities, sums of rounded lines, tax): far
+beyond any amount kakin holds, so none of it rounds (exact amounts are Fractions)."""
 
 
 class _Rater:
@@ -62,10 +65,10 @@ class _Rater:
         }
         self.lines: list[ReceivableLine] = []
 
-    def round_line(self, exact: Decimal) -> Decimal:
+    def round_line(self, exact: Fraction) -> Decimal:
         """RATING.md §1 "Line rounding — each receivable line's amount is rounded to the
         currency's minor unit once, after its tariff, proration and quantity are applied."""
-        return round_money(exact, self.policy.currency, self.policy.line_rounding)
+        return round_line(exact, self.policy.currency, self.policy.line_rounding)
 
     def add(self, charge: Charge) -> None:
         """A charge becomes a line: rounded once, taxed at the rate valid on its tax point."""
@@ -142,7 +145,7 @@ class _Rater:
                 self.add(
                     Charge(
                         LineKind.ONE_TIME,
-                        one_time.amount * one_time.quantity,
+                        Fraction(one_time.amount) * Fraction(one_time.quantity),
                         one_time.tax_category,
                         subscription_id=one_time.subscription_id,
                         source_id=one_time.fee_id,
@@ -156,7 +159,7 @@ class _Rater:
                 self.add(
                     Charge(
                         LineKind.ONE_TIME,
-                        top_up.price,
+                        Fraction(top_up.price),
                         top_up.tax_category,
                         subscription_id=top_up.subscription_id,
                         source_id=top_up.top_up_id,
@@ -193,7 +196,8 @@ class _Rater:
                 service_id=timeline.subscription.service_id,
                 start_date=timeline.life.start,
                 plan_changed_on=timeline.latest_plan_change(self.period.end),
-                active=timeline.active_in(self.period),
+                life=timeline.life_in(self.period),
+                active=timeline.active_days(self.period),
             )
             for sub_id, timeline in self.timelines.items()
         }
@@ -204,7 +208,7 @@ class _Rater:
             self.add(
                 Charge(
                     LineKind.DISCOUNT,
-                    applied.amount,
+                    Fraction(applied.amount),
                     applied.tax_category,
                     subscription_id=applied.discount.subscription_id,
                     source_id=applied.discount.discount_id,
@@ -226,7 +230,7 @@ class _Rater:
             self.add(
                 Charge(
                     LineKind.ADJUSTMENT,
-                    adjustment.amount,
+                    Fraction(adjustment.amount),
                     adjustment.tax_category,
                     subscription_id=adjustment.subscription_id,
                     source_id=adjustment.adjustment_id,

@@ -120,6 +120,23 @@ def merge_periods(periods: Iterable[Period]) -> list[Period]:
     return merged
 
 
+def subtract_periods(periods: Iterable[Period], removed: Iterable[Period]) -> list[Period]:
+    """The days of `periods` outside every one of `removed`, as disjoint, sorted periods."""
+    result = merge_periods(periods)
+    for cut in merge_periods(removed):
+        kept: list[Period] = []
+        for period in result:
+            if cut.end < period.start or period.end < cut.start:
+                kept.append(period)
+                continue
+            if period.start < cut.start:
+                kept.append(Period(period.start, cut.start - _ONE_DAY))
+            if cut.end < period.end:
+                kept.append(Period(cut.end + _ONE_DAY, period.end))
+        result = kept
+    return result
+
+
 def overlap(merged: Iterable[Period], window: Period) -> tuple[int, Period | None]:
     """(days, span) of the disjoint `merged` periods inside `window`: how many days they
     share with it, and the first to the last of those days (None when none)."""

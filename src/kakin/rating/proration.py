@@ -1,22 +1,16 @@
 """Proration (日割) — RATING.md §3.
 
-A proration factor is an exact `Fraction` of days (charged days / period days), never a
-rounded decimal: 10/31 of 31 yen must be exactly 10 yen before line rounding, which a
-28-digit 0.3225… would miss under `floor`. `scale` multiplies by the numerator first and
-divides once, at 60 digits; an exact result stays exact, and an inexact one lies farther
-from every rounding boundary than the 60-digit error, so line rounding sees the right side.
+A proration factor is an exact `Fraction` of days (charged days / period days), and a
+prorated amount is exact too (`exact.py`): 10/31 of 31 yen is 10 yen, and three thirds of
+100 yen are 100, before the one line rounding.
 """
 
 from __future__ import annotations
 
-import decimal
 import enum
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
-
-_EXACT: Final = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
-"""Precision of prorated amounts: far beyond any minor unit, so rounding is never misled."""
 
 FULL: Final = Fraction(1)
 """The factor of a whole period."""
@@ -45,16 +39,11 @@ def proration_factor(mode: ProrationMode, charged_days: int, period_days: int) -
     return Fraction(charged_days, period_days)
 
 
-def scale(amount: Decimal, factor: Fraction) -> Decimal:
-    """`amount × factor`, exact when the result is a finite decimal (see module docstring)."""
-    if factor == FULL:
-        return amount
-    if factor == NOTHING:
-        return Decimal(0)
-    numerator = _EXACT.multiply(amount, Decimal(factor.numerator))
-    return _EXACT.divide(numerator, Decimal(factor.denominator))
+def scale(amount: Decimal | Fraction, factor: Fraction) -> Fraction:
+    """`amount × factor`, exactly."""
+    return Fraction(amount) * factor
 
 
-def prorate(fee: Decimal, mode: ProrationMode, charged_days: int, period_days: int) -> Decimal:
+def prorate(fee: Decimal, mode: ProrationMode, charged_days: int, period_days: int) -> Fraction:
     """The exact (unrounded) part of `fee` due for `charged_days` of a `period_days` period."""
     return scale(fee, proration_factor(mode, charged_days, period_days))

@@ -1,7 +1,7 @@
 """The seven tariff shapes (料金表) — RATING.md §4.
 
-A tariff maps a rated quantity `q` to an exact amount (line rounding happens later, once
-per line). The amounts that do not depend on q (F, L, U, P_k, f_k) are scaled by the
+A tariff maps a rated quantity `q` to an exact amount, a `Fraction` (line rounding happens
+later, once per line). The amounts that do not depend on q (F, L, U, P_k, f_k) are scaled by the
 segment's proration factor; unit prices and band bounds never are (RATING.md §4 "Partial
 periods").
 """
@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Final, NamedTuple
 
 from kakin.kit.money import UNIT_PRICE_PLACES
-from kakin.rating.proration import FULL, scale
+from kakin.rating.proration import FULL, NOTHING
 
 ZERO: Final = Decimal(0)
 
@@ -202,10 +202,14 @@ class InvalidTariff(ValueError):
         super().__init__("; ".join(f"{p.field}: {p.reason}" for p in problems))
 
 
-def _need(value: Decimal | None, name: str) -> Decimal:
+def _need(value: Decimal | None, name: str) -> Fraction:
     if value is None:
         raise InvalidTariff([TariffProblem(name, "is required")])
-    return value
+    return Fraction(value)
+
+
+def _optional(value: Decimal | None) -> Fraction:
+    return Fraction(value) if value is not None else NOTHING
 
 
 def _band_index(bands: Sequence[Band], q: Decimal) -> int:
@@ -216,55 +220,59 @@ def _band_index(bands: Sequence[Band], q: Decimal) -> int:
     raise InvalidTariff([TariffProblem(f"bands[{len(bands) - 1}].up_to", "must be unbounded")])
 
 
-def _graduated_sum(bands: Sequence[Band], q: Decimal, factor: Fraction) -> Decimal:
+def _graduated_sum(bands: Sequence[Band], q: Fraction, factor: Fraction) -> Fraction:
     # RATING.md §4 #7: "Σk (f_k + p_k · units of q in band k) over the bands q reaches; band
     # 1 is always reached (its flat f_1 is due even at q = 0)".
-    total = ZERO
-    lower = ZERO
+    total = NOTHING
+    lower = NOTHING
     for index, band in enumerate(bands):
         if index > 0 and q <= lower:
             break
-        top = q if band.up_to is None else min(q, band.up_to)
-        units = max(ZERO, top - lower)
-        total += scale(band.flat_fee or ZERO, factor) + _need(band.unit_price, "unit_price") * units
+        top = q if band.up_to is None else min(q, Fraction(band.up_to))
+        units = max(NOTHING, top - lower)
+        total += _optional(band.flat_fee) * factor + _need(band.unit_price, "unit_price") * units
         if band.up_to is None:
             break
-        lower = band.up_to
+        lower = Fraction(band.up_to)
     return total
 
 
-def tariff_amount(tariff: Tariff, q: Decimal, proration_factor: Fraction = FULL) -> Decimal:
+def tariff_amount(tariff: Tariff, q: Decimal, proration_factor: Fraction = FULL) -> Fraction:
     """RATING.md §4: the exact amount C(q) of `tariff` for rated quantity `q`, with F, L, U,
-    P_k and f_k scaled by `proration_factor` (unit prices and band bounds never are)."""
+    P_k and f_k scaled by `proration_factor` (unit prices and band bounds never are).
+
+    Exact means a `Fraction`: RATING.md §1 rounds a line once, and a line may sum many
+    tariff amounts (records rated one by one), so none of them may be rounded."""
     if q < 0:
         raise ValueError("a rated quantity is never negative")
     f = proration_factor
+    units = Fraction(q)
     match tariff.shape:
         case TariffShape.FLAT:  # 1: F
-            return scale(_need(tariff.fixed_fee, "fixed_fee"), f)
+            return _need(tariff.fixed_fee, "fixed_fee") * f
         case TariffShape.PER_UNIT:  # 2: p·q
-            return _need(tariff.unit_price, "unit_price") * q
+            return _need(tariff.unit_price, "unit_price") * units
         case TariffShape.BASE_PLUS_USAGE:  # 3: F + p·max(0, q − A)
-            extra = max(ZERO, q - (tariff.included or ZERO))
-            fixed = scale(_need(tariff.fixed_fee, "fixed_fee"), f)
+            extra = max(NOTHING, units - _optional(tariff.included))
+            fixed = _need(tariff.fixed_fee, "fixed_fee") * f
             return fixed + _need(tariff.unit_price, "unit_price") * extra
         case TariffShape.CAPPED:  # 4: min(U, p·q)
-            cap = scale(_need(tariff.upper, "upper"), f)
-            return min(cap, _need(tariff.unit_price, "unit_price") * q)
+            cap = _need(tariff.upper, "upper") * f
+            return min(cap, _need(tariff.unit_price, "unit_price") * units)
         case TariffShape.STEP:  # 5: P_k of the band that contains q
             band = tariff.bands[_band_index(tariff.bands, q)]
-            return scale(_need(band.amount, "amount"), f)
+            return _need(band.amount, "amount") * f
         case TariffShape.DOUBLE_FLAT:  # 6: min(U, max(L, p·q))
-            lower = scale(_need(tariff.lower, "lower"), f)
-            upper = scale(_need(tariff.upper, "upper"), f)
-            return min(upper, max(lower, _need(tariff.unit_price, "unit_price") * q))
+            lower = _need(tariff.lower, "lower") * f
+            upper = _need(tariff.upper, "upper") * f
+            return min(upper, max(lower, _need(tariff.unit_price, "unit_price") * units))
         case TariffShape.GRADUATED:  # 7
             if tariff.mode is GraduatedMode.VOLUME:
                 # "Mode `volume` instead prices all of q at the reached band: f_k + p_k·q"
                 band = tariff.bands[_band_index(tariff.bands, q)]
                 unit_price = _need(band.unit_price, "unit_price")
-                return scale(band.flat_fee or ZERO, f) + unit_price * q
-            return _graduated_sum(tariff.bands, q, f)
+                return _optional(band.flat_fee) * f + unit_price * units
+            return _graduated_sum(tariff.bands, units, f)
     raise InvalidTariff([TariffProblem("shape", f"unknown shape {tariff.shape!r}")])
 
 

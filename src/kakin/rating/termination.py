@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Final
 
 from kakin.rating.periods import add_months
@@ -88,18 +89,19 @@ def remaining_months(end_date: date, last_day: date) -> int:
 
 
 def early_termination_amount(
-    rule: EarlyTerminationRule, monthly_fee: Decimal, months_left: int
-) -> Decimal:
+    rule: EarlyTerminationRule, monthly_fee: Fraction, months_left: int
+) -> Fraction:
     """RATING.md §6: the exact fee by the plan's rule, capped when the rule has a cap.
-    `monthly_fee` is one month's recurring fee already multiplied by the quantity."""
+    `monthly_fee` is one month's recurring fee already multiplied by the quantity, exact
+    (a fee charged every n months counts 1/n of it: RATING.md §1 rounds only the line)."""
     match rule.kind:
         case EarlyTerminationKind.FIXED:
-            amount = rule.amount if rule.amount is not None else Decimal(0)
+            amount = Fraction(rule.amount) if rule.amount is not None else Fraction(0)
         case EarlyTerminationKind.ONE_MONTH_FEE:
             amount = monthly_fee
         case EarlyTerminationKind.REMAINING_MONTHS_FEES:
             amount = monthly_fee * months_left
-    return amount if rule.cap is None else min(amount, rule.cap)
+    return amount if rule.cap is None else min(amount, Fraction(rule.cap))
 
 
 def early_termination_fee(
@@ -107,12 +109,12 @@ def early_termination_fee(
     rule: EarlyTerminationRule,
     term_start: date,
     end_date: date,
-    monthly_fee: Decimal,
-) -> Decimal | None:
+    monthly_fee: Decimal | Fraction,
+) -> Fraction | None:
     """RATING.md §6: "A cancellation effective before the term ends adds an
     early-termination line on the final receivable, computed by the plan's rule". None
     when the cancellation breaks no term."""
     last = term_last_day(term, term_start, end_date)
     if last is None:
         return None
-    return early_termination_amount(rule, monthly_fee, remaining_months(end_date, last))
+    return early_termination_amount(rule, Fraction(monthly_fee), remaining_months(end_date, last))

@@ -24,7 +24,7 @@ from kakin.rating.model import (
     SubscriptionInput,
     TariffVersion,
 )
-from kakin.rating.periods import Period, merge_periods, overlap
+from kakin.rating.periods import Period, merge_periods, overlap, subtract_periods
 
 _ONE_DAY: Final = timedelta(days=1)
 _ONE: Final = Decimal(1)
@@ -78,9 +78,17 @@ class SubscriptionTimeline:
     def subscription_id(self) -> str:
         return self.subscription.subscription_id
 
-    def active_in(self, window: Period) -> Period | None:
-        """The subscription's life inside `window` (RATING.md §3 active days)."""
+    def life_in(self, window: Period) -> Period | None:
+        """The subscription's life inside `window`, suspended days included (the days it
+        is active are `active_days`)."""
         return self.life.intersect(window)
+
+    def active_days(self, window: Period) -> tuple[Period, ...]:
+        """The days of `window` on which the subscription is active: its life less its
+        suspensions, as disjoint periods. RATING.md §5: "Suspended days are not active
+        days, for discounts as for fees (§3)"."""
+        life = self.life_in(window)
+        return tuple(subtract_periods([life], self._suspensions)) if life else ()
 
     def plan_on(self, day: date) -> PricePlan | None:
         """RATING.md §3: "the old plan is active through E−1, the new plan from E"."""
@@ -122,7 +130,7 @@ class SubscriptionTimeline:
     def segments(self, window: Period, key_of: Callable[[date], K | None]) -> list[Segment[K]]:
         """The runs of days of the subscription's life inside `window` over which
         `key_of(day)` stays the same; days where it is None (nothing to charge) drop out."""
-        active = self.active_in(window)
+        active = self.life_in(window)
         if active is None:
             return []
         starts = [active.start] + [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import decimal
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
-from kakin.rating.proration import FULL
+from kakin.rating.proration import FULL, NOTHING
 from kakin.rating.tariffs import Tariff, tariff_amount
 
 ZERO: Final = Decimal(0)
@@ -64,7 +64,7 @@ def period_usage_amount(
     unit: Decimal,
     allowance: Decimal = ZERO,
     proration_factor: Fraction = FULL,
-) -> tuple[Decimal, Decimal]:
+) -> tuple[Decimal, Fraction]:
     """(q, exact amount) when usage is rated over the period total: "the rated quantity is
     `q = ceil(raw / unit)` over the period total" (RATING.md §4)."""
     q = rated_quantity(raw_total, unit)
@@ -77,19 +77,24 @@ def per_record_usage_amount(
     unit: Decimal,
     allowance: Decimal = ZERO,
     proration_factor: Fraction = FULL,
-) -> tuple[Decimal, Decimal]:
+) -> tuple[Decimal, Fraction]:
     """(Σq, exact amount) when the item rates per record: RATING.md §4 "An item may instead
     rate per record (each call rounded up to its units and priced on its own, then
     summed)". The allowance is used up by the records in the order given; with no record
-    nothing is charged."""
+    nothing is charged. The sum is exact: its line is rounded once (§1), not each call."""
     total_q = ZERO
-    total = ZERO
     left = allowance
-    with decimal.localcontext(prec=60):
-        for raw in raw_records:
-            q = rated_quantity(raw, unit)
-            free = min(left, q)
-            left -= free
-            total_q += q
-            total += tariff_amount(tariff, q - free, proration_factor)
+    # Exact amounts add up in any grouping, so records of equal chargeable quantity are
+    # priced once and counted (a month of calls has few distinct lengths).
+    charged: Counter[Decimal] = Counter()
+    for raw in raw_records:
+        q = rated_quantity(raw, unit)
+        free = min(left, q)
+        left -= free
+        total_q += q
+        charged[q - free] += 1
+    total = sum(
+        (tariff_amount(tariff, q, proration_factor) * count for q, count in charged.items()),
+        NOTHING,
+    )
     return total_q, total
