@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:24:20.802659
+Create Date: 2026-12-03 13:41:37.134844
 """
 
 from __future__ import annotations
@@ -240,6 +240,9 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("issuer_name", sa.String(length=200), nullable=True),
         sa.Column("registration_number", sa.String(length=14), nullable=True),
+        sa.Column("sandbox", sa.Boolean(), nullable=False),
+        sa.Column("clock_offset_days", sa.BigInteger(), nullable=False),
+        sa.Column("clock_catch_up_from", sa.Date(), nullable=True),
         sa.Column("limit_customers", sa.BigInteger(), nullable=False),
         sa.Column("limit_contract_items", sa.BigInteger(), nullable=False),
         sa.Column("limit_receivable_lines", sa.BigInteger(), nullable=False),
@@ -284,6 +287,8 @@ def upgrade() -> None:
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.Column("failed_attempts", sa.BigInteger(), nullable=False),
+        sa.Column("locked_until", kakin.kit.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.tenant_id"],
