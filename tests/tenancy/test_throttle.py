@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from kakin.app import create_app
+from kakin.runtime import Runtime
 from kakin.tenancy.throttle import FIRST_LOCK, FREE_FAILURES, MAX_LOCK, lock_for
 from tests.factories.api import Api
 
@@ -62,3 +64,19 @@ def test_a_locked_client_does_not_lock_its_neighbours(
         _token(client, api, "wrong")
     assert _token(client, api, api.credentials.client_secret).status_code == 429
     assert _token(client, other_api, other_api.credentials.client_secret).status_code == 200
+
+
+def test_failures_count_alike_on_every_worker_process(
+    client: TestClient, runtime: Runtime, api: Api
+) -> None:
+    """SCALE.md: several processes serve one database; a guesser spreading its attempts
+    over them meets one count (here a second app with its own engine and pool)."""
+    second_runtime = Runtime.from_settings(runtime.settings)
+    try:
+        with TestClient(create_app(second_runtime), raise_server_exceptions=False) as second:
+            for n in range(FREE_FAILURES + 1):
+                assert _token(second if n % 2 else client, api, "wrong").status_code == 401
+            assert _token(second, api, api.credentials.client_secret).status_code == 429
+            assert _token(client, api, api.credentials.client_secret).status_code == 429
+    finally:
+        second_runtime.close()
