@@ -100,6 +100,12 @@ def api(client: TestClient, runtime: Runtime) -> Api:
 
 
 @pytest.fixture
+def sandbox_api(client: TestClient, runtime: Runtime) -> Api:
+    """A sandbox tenant (its clock can be moved forward: closings ahead of the real date)."""
+    return new_tenant_api(client, runtime, name="sandbox tenant", sandbox=True)
+
+
+@pytest.fixture
 def other_api(client: TestClient, runtime: Runtime) -> Api:
     """A second, unrelated tenant (for isolation tests)."""
     return new_tenant_api(client, runtime, name="other tenant")

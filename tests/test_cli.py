@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from kakin.billing.models import ClosingRun
+from kakin.cli import app
+from kakin.kit.db import tenant_session
+from kakin.runtime import Runtime
+from kakin.settings import get_settings
+from tests.factories.api import Api, new_tenant_api
 
 KAKIN = [sys.executable, "-m", "kakin.cli"]
 
@@ -38,7 +50,8 @@ def test_tenant_create_prints_credentials_as_json(tmp_path: Path, key: str) -> N
     created = _kakin(tmp_path, "tenant", "create", "ACME 通信", "--json", key=key)
     assert created.returncode == 0, created.stderr
     body = json.loads(created.stdout)
-    assert set(body) == {"tenant_id", "client_id", "client_secret"}
+    assert set(body) == {"tenant_id", "client_id", "client_secret", "sandbox"}
+    assert body["sandbox"] is False
     listed = _kakin(tmp_path, "tenant", "list", key=key)
     assert body["tenant_id"] in listed.stdout
     assert "ACME 通信" in listed.stdout
@@ -92,3 +105,67 @@ def test_demo_and_close_work_end_to_end(tmp_path: Path, key: str) -> None:
     closed = _kakin(tmp_path, "close", "--date", "2026-11-01", "-t", tenant_id, key=key)
     assert closed.returncode == 0, closed.stderr
     assert "completed" in closed.stdout
+
+
+def test_tenant_create_sandbox(tmp_path: Path, key: str) -> None:
+    created = _kakin(tmp_path, "tenant", "create", "試し", "--sandbox", "--json", key=key)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["sandbox"] is True
+    assert "sandbox" in _kakin(tmp_path, "tenant", "list", key=key).stdout
+
+
+def test_client_create_grants_admin_only_when_asked(tmp_path: Path, key: str) -> None:
+    _kakin(tmp_path, "tenant", "create", "acme", key=key)
+    default = _kakin(tmp_path, "client", "create", "-t", "acme", key=key)
+    assert json.loads(default.stdout)["scopes"] == ["customers", "contracts", "rating"]
+    admin = _kakin(
+        tmp_path, "client", "create", "-t", "acme", "--scope", "admin", "--scope", "rating", key=key
+    )
+    assert admin.returncode == 0, admin.stderr
+    assert json.loads(admin.stdout)["scopes"] == ["admin", "rating"]
+    unknown = _kakin(tmp_path, "client", "create", "-t", "acme", "--scope", "root", key=key)
+    assert unknown.returncode == 2
+    assert "unknown scope 'root'" in unknown.stderr
+
+
+@pytest.fixture
+def cli(runtime: Runtime) -> Iterator[CliRunner]:
+    """A runner whose `kakin` uses the test database and master key."""
+    get_settings.cache_clear()
+    yield CliRunner(
+        env={
+            "KAKIN_DATABASE_URL": runtime.settings.resolved_database_url(),
+            "KAKIN_MASTER_KEY": runtime.settings.master_key,
+            "KAKIN_VAR_DIR": str(runtime.settings.var_dir),
+        }
+    )
+    get_settings.cache_clear()
+
+
+def _runs(runtime: Runtime, tenant_id: str) -> int:
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        return int(session.scalar(select(func.count()).select_from(ClosingRun)) or 0)
+
+
+def test_close_refuses_a_tenant_whose_rating_function_is_off(
+    cli: CliRunner, client: TestClient, runtime: Runtime
+) -> None:
+    tenant = new_tenant_api(client, runtime, functions=["customers", "contracts"])
+    result = cli.invoke(app, ["close", "--date", "2026-11-01", "-t", tenant.tenant_id])
+    assert result.exit_code == 2, result.output
+    assert "rating function" in result.output
+    assert _runs(runtime, tenant.tenant_id) == 0
+
+
+def test_close_refuses_a_date_after_the_tenants_today(
+    cli: CliRunner, api: Api, runtime: Runtime
+) -> None:
+    today = dt.date.fromisoformat(api.get("/v1/tenant/clock").json()["date"])
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    result = cli.invoke(app, ["close", "--date", tomorrow, "-t", api.tenant_id])
+    assert result.exit_code == 2, result.output
+    assert f"closing date {tomorrow} is after the tenant's today {today}" in result.output
+    assert _runs(runtime, api.tenant_id) == 0
+    closed = cli.invoke(app, ["close", "--date", today.isoformat(), "-t", api.tenant_id])
+    assert closed.exit_code == 0, closed.output
+    assert _runs(runtime, api.tenant_id) == 1

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import Scope
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kakin import __version__
 from kakin.audit.api import router as audit_router
@@ -34,6 +35,32 @@ token as `Authorization: Bearer …`. Errors are RFC 9457 `application/problem+j
 Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency-Key`;
 changes accept `If-Match` with the ETag you read.
 """
+
+
+class SecurityHeaders:
+    """Headers on every response: `X-Content-Type-Options: nosniff` (no browser guesses a
+    type other than the declared one), and on the API's own routes `Cache-Control:
+    no-store` — their answers carry personal data (names, addresses, decrypted fields)
+    and billing amounts, which no shared or browser cache may keep (RFC 9111 §5.2.2.5)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = str(scope.get("path", "")).startswith("/v1/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if private:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -68,6 +95,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return store
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
+    app.add_middleware(SecurityHeaders)  # outermost: replays and errors get them too
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

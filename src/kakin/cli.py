@@ -16,6 +16,8 @@ from kakin.kit.db import tenant_session, unscoped_session
 from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy import service as tenancy
+from kakin.tenancy.clock import tenant_today
+from kakin.tenancy.schemas import ALL_FUNCTIONS, ALL_SCOPES
 
 app = typer.Typer(
     help="kakin (課金): business support for subscription businesses.", no_args_is_help=True
@@ -121,19 +123,29 @@ def demo() -> None:
 def tenant_create(
     name: str,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox", help="a tenant for trying kakin out: its clock can be moved forward"
+        ),
+    ] = False,
 ) -> None:
-    """Create a tenant with every function and one API client; print its credentials."""
+    """Create a tenant with every function and one full API client (every function scope
+    and admin); print its credentials."""
     runtime = _runtime()
     with unscoped_session(runtime.sessions) as session:
-        created = tenancy.create_tenant(session, name, runtime.keyring.new_wrapped_key())
+        created = tenancy.create_tenant(
+            session, name, runtime.keyring.new_wrapped_key(), sandbox=sandbox
+        )
         tenant_id = created.tenant_id
     with tenant_session(runtime.sessions, tenant_id) as session:
         credentials = tenancy.create_client(session, name="default")
     runtime.close()
-    body = {
+    body: dict[str, str | bool] = {
         "tenant_id": tenant_id,
         "client_id": credentials.client_id,
         "client_secret": credentials.client_secret,
+        "sandbox": sandbox,
     }
     if as_json:
         typer.echo(json.dumps(body))
@@ -148,7 +160,8 @@ def tenant_list() -> None:
     runtime = _runtime()
     with unscoped_session(runtime.sessions) as session:
         for t in tenancy.list_tenants(session):
-            typer.echo(f"{t.tenant_id}\t{t.name}\t{','.join(t.functions)}")
+            mark = "\tsandbox" if t.sandbox else ""
+            typer.echo(f"{t.tenant_id}\t{t.name}\t{','.join(t.functions)}{mark}")
     runtime.close()
 
 
@@ -156,13 +169,29 @@ def tenant_list() -> None:
 def client_create(
     tenant: Annotated[str | None, typer.Option("-t", "--tenant", help="tenant id or name")] = None,
     name: Annotated[str, typer.Option(help="a label for the client")] = "",
-    scope: Annotated[list[str] | None, typer.Option(help="scopes (default: all)")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a scope to grant, repeatable: customers, contracts, rating or admin (tenant "
+            "settings, function switches, test clock, audit trail); default: the three "
+            "function scopes"
+        ),
+    ] = None,
 ) -> None:
     """Issue a new client id and secret for a tenant."""
+    unknown = [s for s in scope or [] if s not in ALL_SCOPES]
+    if unknown:
+        typer.secho(
+            f"kakin: unknown scope {unknown[0]!r}; the scopes are {' '.join(ALL_SCOPES)}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     runtime = _runtime()
     tenant_id = _choose_tenant(runtime, tenant)
     with tenant_session(runtime.sessions, tenant_id) as session:
-        credentials = tenancy.create_client(session, name=name, scopes=scope)
+        # Least privilege: admin only when asked for.
+        credentials = tenancy.create_client(session, name=name, scopes=scope or ALL_FUNCTIONS)
     runtime.close()
     typer.echo(json.dumps(credentials.model_dump()))
 
@@ -305,15 +334,35 @@ def close_command(
         raise typer.Exit(2) from None
     runtime = _runtime()
     _freeze_startup_objects()
+    with unscoped_session(runtime.sessions) as session:
+        tenants = {t.tenant_id: t for t in tenancy.list_tenants(session)}
     if tenant:
-        tenant_ids = [_choose_tenant(runtime, tenant)]
+        chosen = tenants[_choose_tenant(runtime, tenant)]
+        if "rating" not in chosen.functions:
+            typer.secho(
+                f"kakin: tenant {chosen.tenant_id} ({chosen.name}) has the rating function "
+                "off: nothing of it is closed (switch it on with PATCH /v1/tenant)",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            runtime.close()
+            raise typer.Exit(2)
+        selected = [chosen]
     else:
-        with unscoped_session(runtime.sessions) as session:
-            tenant_ids = [
-                t.tenant_id for t in tenancy.list_tenants(session) if "rating" in t.functions
-            ]
+        selected = [t for t in tenants.values() if "rating" in t.functions]
+    future = [t for t in selected if closing_date > tenant_today(t)]
+    for t in future:
+        typer.secho(
+            f"kakin: {t.tenant_id}: the closing date {closing_date} is after the tenant's "
+            f"today {tenant_today(t)}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if future:
+        runtime.close()
+        raise typer.Exit(2)
     failed = False
-    for tenant_id in tenant_ids:
+    for tenant_id in (t.tenant_id for t in selected):
         with typer.progressbar(length=1, label=f"closing {tenant_id}", file=sys.stderr) as bar:
             shown = 0
 

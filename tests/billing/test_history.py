@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.billing.test_closing import _run_closing, _setup
-from tests.factories.api import Api
+from tests.factories.api import Api, advance_clock_to
 from tests.factories.catalog import code, create_service
 
 
@@ -56,10 +56,11 @@ def _lines(receivable: dict[str, Any], note: str) -> list[dict[str, Any]]:
 
 
 def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_the_next_receivable(
-    api: Api,
+    sandbox_api: Api,
 ) -> None:
     """RATING.md §3: "then a mid-period cancellation or downgrade gives a prorated credit
     line on the next receivable"."""
+    api = sandbox_api  # it closes January 2027 too: the clock moves forward
     ids = _advance_setup(api)
     _run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
@@ -91,6 +92,7 @@ def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_th
     assert again["lines"] == november["lines"]
 
     _finalize(api, november)
+    advance_clock_to(api, "2027-01-01")
     _run_closing(api, "2027-01-01")
     december = _receivable(api, ids["contract"], "2026-12")
     assert _lines(december, "advance_settlement") == []
@@ -108,10 +110,11 @@ def test_a_period_billed_in_advance_without_changes_gets_no_settlement(api: Api)
 
 
 def test_usage_registered_for_an_issued_period_goes_once_onto_the_next_receivable(
-    api: Api,
+    sandbox_api: Api,
 ) -> None:
     """RATING.md §8: "Usage that arrives for an already-rated period goes onto the next
     receivable as a usage line marked with its original period"."""
+    api = sandbox_api  # it closes January 2027 too: the clock moves forward
     ids = _setup(api)
     _run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
@@ -156,6 +159,7 @@ def test_usage_registered_for_an_issued_period_goes_once_onto_the_next_receivabl
     assert again["lines"] == november["lines"]
 
     _finalize(api, again)
+    advance_clock_to(api, "2027-01-01")
     _run_closing(api, "2027-01-01")
     december = _receivable(api, ids["contract"], "2026-12")
     assert _lines(december, "late_usage") == []

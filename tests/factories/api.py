@@ -57,10 +57,11 @@ def new_tenant_api(
     name: str = "test tenant",
     functions: list[str] | None = None,
     scopes: list[str] | None = None,
+    sandbox: bool = False,
 ) -> Api:
     with unscoped_session(runtime.sessions) as session:
         tenant_id = tenancy.create_tenant(
-            session, name, runtime.keyring.new_wrapped_key(), functions=functions
+            session, name, runtime.keyring.new_wrapped_key(), functions=functions, sandbox=sandbox
         ).tenant_id
     with tenant_session(runtime.sessions, tenant_id) as session:
         credentials = tenancy.create_client(session, name="tests", scopes=scopes)
@@ -71,3 +72,12 @@ def new_tenant_api(
     )
     assert response.status_code == 200, response.text
     return Api(client, tenant_id, credentials, response.json()["access_token"])
+
+
+def advance_clock_to(api: Api, day: str) -> None:
+    """Move a sandbox tenant's clock forward to `day`, unless its today is later already
+    (the tests stay true when the real date passes theirs)."""
+    today = api.get("/v1/tenant/clock").json()["date"]
+    if today < day:
+        moved = api.post("/v1/tenant/clock", json={"date": day})
+        assert moved.status_code == 200, moved.text

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
-from kakin.tenancy.service import revoke_client
+from kakin.tenancy.service import create_client, revoke_client
 from tests.factories.api import Api, new_tenant_api
 
 
@@ -77,9 +79,63 @@ def test_missing_or_garbage_token_is_401_problem(client: TestClient) -> None:
         assert response.headers["content-type"] == "application/problem+json"
 
 
+def _revoke(client: TestClient, token: str, owner: Api | None) -> Any:
+    auth = (owner.credentials.client_id, owner.credentials.client_secret) if owner else None
+    return client.post("/v1/oauth/revoke", data={"token": token}, auth=auth)
+
+
 def test_revoked_token_no_longer_opens_the_api(client: TestClient, api: Api) -> None:
-    assert client.post("/v1/oauth/revoke", data={"token": api.token}).status_code == 200
+    assert _revoke(client, api.token, api).status_code == 200
     assert api.get("/v1/tenant").status_code == 401
+
+
+def test_revoke_with_form_credentials_and_of_an_unknown_token_is_200(
+    client: TestClient, api: Api
+) -> None:
+    """RFC 7009 §2.1 (client authentication as at the token endpoint) and §2.2 (an
+    invalid token is not an error)."""
+    creds = {"client_id": api.credentials.client_id, "client_secret": api.credentials.client_secret}
+    unknown = f"kat.{api.tenant_id}.not-a-token"
+    assert client.post("/v1/oauth/revoke", data={"token": unknown, **creds}).status_code == 200
+    assert client.post("/v1/oauth/revoke", data={"token": api.token, **creds}).status_code == 200
+    assert api.get("/v1/tenant").status_code == 401
+
+
+def test_revoke_without_or_with_wrong_client_credentials_is_invalid_client(
+    client: TestClient, api: Api
+) -> None:
+    """RFC 7009 §2.1: "the client also includes its authentication credentials"; §2.2.1:
+    invalid_client is answered as RFC 6749 §5.2 says (401)."""
+    anonymous = _revoke(client, api.token, None)
+    wrong = client.post(
+        "/v1/oauth/revoke",
+        data={"token": api.token},
+        auth=(api.credentials.client_id, "not-the-secret"),
+    )
+    for response in (anonymous, wrong):
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "invalid_client"
+        assert "WWW-Authenticate" in response.headers
+    assert api.get("/v1/tenant").status_code == 200
+
+
+def test_a_client_cannot_revoke_another_clients_token(
+    client: TestClient, runtime: Runtime, api: Api, other_api: Api
+) -> None:
+    """RFC 7009 §2.1: the server "verifies whether the token was issued to the client
+    making the revocation request. If this validation fails, the request is refused"."""
+    with tenant_session(runtime.sessions, api.tenant_id) as session:
+        second = create_client(session, name="second")
+    sibling = client.post(
+        "/v1/oauth/revoke",
+        data={"token": api.token},
+        auth=(second.client_id, second.client_secret),
+    )
+    assert sibling.status_code == 400, sibling.text
+    assert sibling.json()["error"] == "unauthorized_client"
+    stranger = _revoke(client, api.token, other_api)  # another tenant's client
+    assert stranger.status_code == 200  # not a token it could know of (§2.2)
+    assert api.get("/v1/tenant").status_code == 200
 
 
 def test_revoked_client_cannot_get_tokens_and_its_tokens_die(

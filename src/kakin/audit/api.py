@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from kakin.audit.models import AuditEvent
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
-from kakin.tenancy.deps import AnyScope
+from kakin.tenancy.deps import Admin
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 
@@ -31,12 +31,13 @@ class AuditEventOut(BaseModel):
 
 @router.get("", response_model=Page[AuditEventOut])
 def list_audit_events(
-    ctx: AnyScope,
+    ctx: Admin,
     resource_type: str | None = None,
     resource_id: str | None = None,
     cursor: str | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[AuditEventOut]:
+    """The tenant's audit trail (admin scope: it shows every change, billing amounts too)."""
     statement = select(AuditEvent)
     if resource_type:
         statement = statement.where(AuditEvent.resource_type == resource_type)

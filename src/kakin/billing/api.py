@@ -48,6 +48,7 @@ from kakin.kit.pagination import (
     paginate,
 )
 from kakin.runtime import Runtime
+from kakin.tenancy.clock import refuse_after_today
 from kakin.tenancy.deps import Rating
 
 log = logging.getLogger("kakin.closing")
@@ -72,7 +73,11 @@ def _run_in_background(runtime: Runtime, tenant_id: str, run_id: str) -> None:
 
 @router.post("/v1/closing-runs", status_code=202, response_model=ClosingRunOut)
 def start_closing_run(ctx: Rating, body: ClosingRunIn) -> ClosingRunOut:
-    """Start (or resume) the closing of `closing_date`; follow it at `GET /v1/closing-runs/{id}`."""
+    """Start (or resume) the closing of `closing_date`; follow it at `GET /v1/closing-runs/{id}`.
+
+    A date after the tenant's today is refused (a sandbox tenant moves its clock first).
+    """
+    refuse_after_today(ctx.tenant, body.closing_date, "/body/closing_date")
     run = closing.start_run(ctx.session, body.closing_date)
     ctx.session.flush()
     out = ClosingRunOut.model_validate(run)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from kakin.billing.preview import current_usage, simulate
 from kakin.billing.preview_schemas import CurrentUsageOut, SimulationIn, SimulationOut
-from kakin.contracts.service import local_today
+from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.deps import Rating
 
 router = APIRouter(tags=["billing"])
@@ -22,7 +22,7 @@ def get_current_usage(
     """The billing period containing `on` (default: today in the tenant's time zone): each
     usage item's quantities, allowance and running amount, and the subscription's lines as
     the period's receivable would show them with the usage recorded up to `on`."""
-    out = current_usage(ctx.session, subscription_id, on or local_today(ctx.tenant))
+    out = current_usage(ctx.session, subscription_id, on or tenant_today(ctx.tenant))
     ctx.session.rollback()  # a read: nothing the loading may have set up is kept
     return out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import zoneinfo
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from kakin.billing.errors import ClosingInProgress
 from kakin.billing.models import ClosingRun
 from kakin.kit.db import tenant_session, unscoped_session
 from kakin.runtime import Runtime
+from kakin.tenancy.clock import caught_up, tenant_today
 from kakin.tenancy.models import Tenant
 from kakin.usage.rollup import run_rollup
 
@@ -29,13 +30,24 @@ CATCH_UP_DAYS = 7
 that was down over a closing date catches up when it comes back)."""
 
 
-def _local_today(time_zone: str) -> dt.date:
-    return dt.datetime.now(zoneinfo.ZoneInfo(time_zone)).date()
+@dataclass(frozen=True)
+class _TenantClock:
+    tenant_id: str
+    today: dt.date
+    catch_up_from: dt.date | None
+    offset_days: int
 
 
-def due_closing_dates(runtime: Runtime, tenant_id: str, today: dt.date) -> list[dt.date]:
-    """Closing dates of the last `CATCH_UP_DAYS` days without a completed run."""
-    candidates = [today - dt.timedelta(days=n) for n in range(CATCH_UP_DAYS - 1, -1, -1)]
+def due_closing_dates(
+    runtime: Runtime, tenant_id: str, today: dt.date, since: dt.date | None = None
+) -> list[dt.date]:
+    """Closing dates without a completed run, oldest first: those of the last
+    `CATCH_UP_DAYS` days, and every one from `since` on (a sandbox clock moved forward)."""
+    start = today - dt.timedelta(days=CATCH_UP_DAYS - 1)
+    if since is not None:
+        start = min(start, since)
+    candidates = [start + dt.timedelta(days=n) for n in range((today - start).days + 1)]
+    candidates = [d for d in candidates if closing.months_closed_on(d)]
     with tenant_session(runtime.sessions, tenant_id) as session:
         done = set(
             session.scalars(
@@ -45,26 +57,42 @@ def due_closing_dates(runtime: Runtime, tenant_id: str, today: dt.date) -> list[
                 )
             )
         )
-    return [d for d in candidates if d not in done and closing.months_closed_on(d)]
+    return [d for d in candidates if d not in done]
 
 
-def run_due_work(runtime: Runtime) -> int:
-    """One pass: roll up usage, then run every due closing. Returns closings run."""
-    run_rollup(runtime)
+def _rating_tenants(runtime: Runtime, tenant_id: str | None) -> list[_TenantClock]:
+    """The tenants whose rating function is on (a tenant without it is never closed)."""
+    statement = select(Tenant).order_by(Tenant.tenant_id)
+    if tenant_id is not None:
+        statement = statement.where(Tenant.tenant_id == tenant_id)
     with unscoped_session(runtime.sessions) as session:
-        tenants = list(
-            session.execute(select(Tenant.tenant_id, Tenant.time_zone, Tenant.functions)).tuples()
-        )
+        return [
+            _TenantClock(t.tenant_id, tenant_today(t), t.clock_catch_up_from, t.clock_offset_days)
+            for t in session.scalars(statement)
+            if "rating" in t.functions
+        ]
+
+
+def run_due_work(runtime: Runtime, tenant_id: str | None = None) -> int:
+    """One pass, for every tenant (or `tenant_id`'s only): roll up usage, then run every
+    due closing, each tenant's on its own today. Returns the closings run."""
+    run_rollup(runtime, tenant_id=tenant_id)
     ran = 0
-    for tenant_id, time_zone, functions in tenants:
-        if "rating" not in functions:
-            continue
-        for closing_date in due_closing_dates(runtime, tenant_id, _local_today(time_zone)):
+    for tenant in _rating_tenants(runtime, tenant_id):
+        all_done = True
+        dates = due_closing_dates(runtime, tenant.tenant_id, tenant.today, tenant.catch_up_from)
+        for closing_date in dates:
             try:
-                closing.close(runtime.sessions, tenant_id, closing_date)
+                closing.close(runtime.sessions, tenant.tenant_id, closing_date)
                 ran += 1
             except ClosingInProgress:
-                log.info("closing of %s for %s is running elsewhere", closing_date, tenant_id)
+                all_done = False
+                log.info(
+                    "closing of %s for %s is running elsewhere", closing_date, tenant.tenant_id
+                )
+        if tenant.catch_up_from is not None and all_done:
+            with tenant_session(runtime.sessions, tenant.tenant_id) as session:
+                caught_up(session, tenant.tenant_id, tenant.catch_up_from, tenant.offset_days)
     return ran
 
 

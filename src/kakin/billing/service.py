@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 
 from sqlalchemy import exists, select
@@ -24,12 +23,8 @@ from kakin.kit.crypto import FieldCipher
 from kakin.kit.ids import new_id
 from kakin.kit.money import RoundingMode, from_minor, to_minor
 from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
+from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.models import Tenant
-
-
-def today_for(tenant: Tenant) -> dt.date:
-    """Today in the tenant's time zone (RATING.md §2: all dates are the tenant's)."""
-    return dt.datetime.now(zoneinfo.ZoneInfo(tenant.time_zone)).date()
 
 
 def get_receivable(session: Session, receivable_id: str, *, for_update: bool = False) -> Receivable:
@@ -97,7 +92,7 @@ def finalize(
     before = {"status": receivable.status}
     receivable.status = "open"
     receivable.invoice_number = next_number(session, "invoice")
-    receivable.issued_on = today_for(tenant)
+    receivable.issued_on = tenant_today(tenant)
     freeze(cipher, receivable, live_parties(session, cipher, tenant, receivable.contract_id))
     session.flush()
     record(session, "finalize", "receivable", receivable.id, before, {"status": "open"})
@@ -165,7 +160,7 @@ def issue_credit_note(
         id=new_id("crn"),
         receivable_id=receivable.id,
         number=next_number(session, "credit_note"),
-        issued_on=today_for(tenant),
+        issued_on=tenant_today(tenant),
         reason=body.reason,
         lines=[
             {

@@ -34,6 +34,7 @@ from kakin.contracts.schemas import (
 from kakin.contracts.timeline import EventKind
 from kakin.kit.concurrency import set_etag
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.deps import ApiContext, Contracts
 
 router = APIRouter(tags=["contracts"])
@@ -58,9 +59,7 @@ def _created(response: Response, location: str, version: int) -> None:
 
 
 def _contract_out(ctx: ApiContext, contract: Any) -> ContractOut:
-    return contract_service.contract_out(
-        contract, ctx.cipher, contract_service.local_today(ctx.tenant)
-    )
+    return contract_service.contract_out(contract, ctx.cipher, tenant_today(ctx.tenant))
 
 
 @router.post("/v1/contracts", status_code=201, responses=_CONFLICTS)
@@ -81,7 +80,7 @@ def list_contracts(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ContractOut]:
     """Search contracts by customer, external customer id, status, closing day, free fields."""
-    today = contract_service.local_today(ctx.tenant)
+    today = tenant_today(ctx.tenant)
     statement = contract_service.search_contracts(filters, today)
     return paginate(
         ctx.session,
@@ -128,9 +127,7 @@ def cancel_contract(contract_id: str, ctx: Contracts, if_match: IfMatch = None) 
 
 def _detail(ctx: ApiContext, sub: Any, response: Response) -> SubscriptionDetailOut:
     set_etag(response, sub.version)
-    return subscription_service.subscription_detail(
-        ctx.session, sub, contract_service.local_today(ctx.tenant)
-    )
+    return subscription_service.subscription_detail(ctx.session, sub, tenant_today(ctx.tenant))
 
 
 @router.post("/v1/subscriptions", status_code=201, responses=_CONFLICTS)
@@ -187,7 +184,7 @@ def subscription_state(
     on: Annotated[dt.date | None, Query(description="default: today")] = None,
 ) -> SubscriptionStateOut:
     """Plan, quantity, status and price overrides on one day."""
-    day = on or contract_service.local_today(ctx.tenant)
+    day = on or tenant_today(ctx.tenant)
     return subscription_service.subscription_state(ctx.session, subscription_id, day)
 
 

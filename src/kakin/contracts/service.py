@@ -13,7 +13,6 @@ import datetime as dt
 import importlib
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -70,11 +69,6 @@ def ensure_period_open(session: Session, contract: Contract, day: dt.date) -> No
             "bill a correction as an adjustment instead",
             day=day.isoformat(),
         )
-
-
-def local_today(tenant: Tenant) -> dt.date:
-    """Today in the tenant's time zone (RATING.md §2: all dates are local)."""
-    return dt.datetime.now(ZoneInfo(tenant.time_zone)).date()
 
 
 _MASTER_MODELS: dict[str, tuple[str, str, str]] = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -38,6 +37,7 @@ from kakin.kit.errors import InvalidRequest
 from kakin.kit.free_fields import FREE_NAMES, filter_free_fields
 from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, paginate
+from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.errors import TenantLimitReached
 from kakin.tenancy.models import Tenant
 from kakin.tenancy.service import count_rows
@@ -308,8 +308,7 @@ def delete_customer(
     row.status = DELETED
     row.deleted_at = utcnow()
     session.flush()
-    today = dt.datetime.now(ZoneInfo(tenant.time_zone)).date()
-    contract_ids = _active_contract_ids(session, customer_id, today)
+    contract_ids = _active_contract_ids(session, customer_id, tenant_today(tenant))
     if contract_ids:
         raise CustomerHasActiveContracts(customer_id, contract_ids)
     record(

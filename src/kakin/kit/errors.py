@@ -82,6 +82,12 @@ class Forbidden(Problem):
     title = "Forbidden"
 
 
+class InternalError(Problem):
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+
 class InvalidRequest(Problem):
     """422 with one entry per bad field: `{"pointer": "/body/bands/1/up_to", "reason": …}`."""
 
@@ -150,6 +156,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        problem = Problem("An unexpected error occurred; it has been logged.")
-        problem.status = 500
-        return problem_response(problem, request)
+        return problem_response(
+            InternalError("An unexpected error occurred; it has been logged."), request
+        )

@@ -1,6 +1,7 @@
 """The request edge: authenticate the bearer token, scope the session, own the transaction.
 
-Every API route takes an `ApiContext` through `require(scope)`. The context's session is
+Every API route takes an `ApiContext` through `require(scope)`, naming its one scope:
+`Customers`, `Contracts`, `Rating` (the function scopes) or `Admin`. The context's session is
 scoped to the token's tenant (kit.db's loader criteria), and the transaction is committed
 when the route returns and rolled back when it raises — before the response is sent
 (`Depends(scope="function")`), so a failed commit can never be reported as success.
@@ -20,6 +21,7 @@ from kakin.kit.errors import Unauthorized
 from kakin.runtime import Runtime
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
 from kakin.tenancy.models import Tenant
+from kakin.tenancy.schemas import ADMIN_SCOPE, ALL_FUNCTIONS, ALL_SCOPES
 from kakin.tenancy.service import InvalidToken, authenticate_token, tenant_of_credential
 
 
@@ -81,24 +83,30 @@ def open_context(runtime: Runtime, token: str) -> tuple[Session, Tenant, list[st
     return session, tenant, list(row.scopes), row.client_id
 
 
-def require(scope: str | None) -> Any:
-    """A dependency giving an `ApiContext` whose token holds `scope` (None: any valid token).
+class ScopeGuard:
+    """The dependency behind `require(scope)`: authenticates, checks, scopes, commits.
 
-    The function switch of the same name must be on for the tenant (seed 000: a tenant may
-    use only the functions it needs).
+    Its `scope` is the route's declared scope (tests read it to walk every route with
+    every scope). A function scope also needs the tenant's function switch of the same
+    name on (seed 000: a tenant may use only the functions it needs); `admin` is not a
+    function and cannot be switched off, so an admin can always switch functions back on.
     """
 
-    def dependency(request: Request) -> Iterator[ApiContext]:
+    def __init__(self, scope: str) -> None:
+        if scope not in ALL_SCOPES:
+            raise ValueError(f"unknown scope {scope!r}")
+        self.scope = scope
+
+    def __call__(self, request: Request) -> Iterator[ApiContext]:
         runtime = get_runtime(request)
         session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
         try:
-            if scope is not None:
-                if scope not in tenant.functions:
-                    raise FunctionDisabled(f"the {scope} function is not enabled for this tenant")
-                if scope not in scopes:
-                    raise InsufficientScope(
-                        f"this request needs the '{scope}' scope", error="insufficient_scope"
-                    )
+            if self.scope in ALL_FUNCTIONS and self.scope not in tenant.functions:
+                raise FunctionDisabled(f"the {self.scope} function is not enabled for this tenant")
+            if self.scope not in scopes:
+                raise InsufficientScope(
+                    f"this request needs the '{self.scope}' scope", error="insufficient_scope"
+                )
             ctx = ApiContext(session, tenant, f"api_client:{client_id}", scopes, runtime)
             request.state.tenant_id = tenant.tenant_id
             yield ctx
@@ -111,10 +119,14 @@ def require(scope: str | None) -> Any:
         for job in ctx.after_commit:
             job()
 
-    return Depends(dependency, scope="function")
+
+def require(scope: str) -> Any:
+    """A dependency giving an `ApiContext` whose token holds `scope` (see `ScopeGuard`)."""
+    return Depends(ScopeGuard(scope), scope="function")
 
 
 Customers = Annotated[ApiContext, require("customers")]
 Contracts = Annotated[ApiContext, require("contracts")]
 Rating = Annotated[ApiContext, require("rating")]
-AnyScope = Annotated[ApiContext, require(None)]
+Admin = Annotated[ApiContext, require(ADMIN_SCOPE)]
+"""Tenant settings, function switches, the test clock and the audit trail."""

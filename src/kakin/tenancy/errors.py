@@ -30,3 +30,13 @@ class FunctionDisabled(Forbidden):
 class InsufficientScope(Forbidden):
     slug = "insufficient-scope"
     title = "The access token lacks the scope this request needs"
+
+
+class NotASandbox(Conflict):
+    slug = "not-a-sandbox"
+    title = "Only a sandbox tenant's clock can be moved"
+
+
+class ClockMoved(Conflict):
+    slug = "clock-moved"
+    title = "The tenant's clock was moved concurrently"

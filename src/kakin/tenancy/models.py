@@ -37,6 +37,13 @@ class Tenant(TenantOwned, Base):
     issuer_phone: Mapped[str | None] = mapped_column(String(40))
     bank_account: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The account customers transfer to (schemas.BankAccount), printed on invoices."""
+    sandbox: Mapped[bool] = mapped_column(default=False)
+    """A tenant for trying kakin out: its clock can be moved forward (tenancy.clock)."""
+    clock_offset_days: Mapped[int] = mapped_column(default=0)
+    """Days a sandbox's clock is ahead of its time zone's date (0 on every other tenant)."""
+    clock_catch_up_from: Mapped[dt.date | None] = mapped_column()
+    """A sandbox's today before its clock last moved, until the scheduler has run the
+    closings of the days the clock skipped (None: nothing to catch up)."""
     limit_customers: Mapped[int] = mapped_column(default=100_000)
     limit_contract_items: Mapped[int] = mapped_column(default=100_000)
     limit_receivable_lines: Mapped[int] = mapped_column(default=1_000_000)
@@ -58,6 +65,10 @@ class ApiClient(TenantOwned, Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    """Authentications since the last success (tenancy.throttle), in the database so every
+    worker process counts the same failures."""
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE"),

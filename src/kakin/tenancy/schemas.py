@@ -24,6 +24,14 @@ class Function(enum.StrEnum):
 
 ALL_FUNCTIONS = [f.value for f in Function]
 
+ADMIN_SCOPE = "admin"
+"""The scope of the tenant's own settings, function switches, test clock and audit trail
+(which shows billing amounts): apart from the function scopes, so a `customers` client
+can neither switch rating back on nor change the tax mode."""
+
+ALL_SCOPES = [*ALL_FUNCTIONS, ADMIN_SCOPE]
+"""What a client may be granted: one scope per function, and `admin`."""
+
 CLOSING_DAYS = ("5", "10", "15", "20", "25", "eom")
 """RATING.md §2: a contract closes on the 5th, 10th, 15th, 20th, 25th or end of month."""
 
@@ -153,11 +161,29 @@ class TenantOut(BaseModel):
     issuer_address: str | None = None
     issuer_phone: str | None = None
     bank_account: BankAccount | None = None
+    sandbox: bool
     limit_customers: int
     limit_contract_items: int
     limit_receivable_lines: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class ClockIn(BaseModel):
+    """Move a sandbox tenant's clock forward to `date` (its new today)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+
+
+class ClockOut(BaseModel):
+    """The tenant's today: its time zone's date, moved forward on a sandbox tenant."""
+
+    date: dt.date
+    time_zone: str
+    sandbox: bool
+    offset_days: int = Field(description="days the clock is ahead of the real date")
 
 
 class TokenOut(BaseModel):

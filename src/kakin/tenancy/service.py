@@ -20,7 +20,7 @@ from kakin.kit.crypto import hash_secret
 from kakin.kit.db import current_tenant, utcnow
 from kakin.kit.ids import new_id
 from kakin.tenancy.models import AccessToken, ApiClient, Tenant
-from kakin.tenancy.schemas import ALL_FUNCTIONS, ClientCredentials, TenantSettingsIn
+from kakin.tenancy.schemas import ALL_FUNCTIONS, ALL_SCOPES, ClientCredentials, TenantSettingsIn
 
 TOKEN_PREFIX = "kat"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHasher()
@@ -51,13 +51,19 @@ def create_tenant(
     wrapped_data_key: bytes,
     functions: list[str] | None = None,
     settings: TenantSettingsIn | None = None,
+    sandbox: bool = False,
 ) -> Tenant:
-    """A new tenant in an unscoped session; its data key comes wrapped by the keyring."""
+    """A new tenant in an unscoped session; its data key comes wrapped by the keyring.
+
+    A `sandbox` tenant is for trying kakin out: its clock can be moved forward.
+    """
     tenant = Tenant(
         tenant_id=new_id("ten"),
         name=name,
         functions=list(functions or ALL_FUNCTIONS),
         wrapped_data_key=wrapped_data_key,
+        sandbox=sandbox,
+        clock_offset_days=0,
     )
     if settings is not None:
         apply_settings(tenant, settings)
@@ -85,11 +91,17 @@ def list_tenants(session: Session) -> list[Tenant]:
 def create_client(
     session: Session, name: str = "", scopes: list[str] | None = None
 ) -> ClientCredentials:
-    """A new API client of the session's tenant. The secret is shown once, stored hashed."""
+    """A new API client of the session's tenant. The secret is shown once, stored hashed.
+
+    Without `scopes` the client is a full one: every function and `admin`.
+    """
     tenant_id = current_tenant(session)
     client_id = f"{tenant_id}.{secrets.token_urlsafe(12)}"
     secret = secrets.token_urlsafe(32)
-    scope_list = list(scopes or ALL_FUNCTIONS)
+    scope_list = list(dict.fromkeys(scopes or ALL_SCOPES))
+    unknown = [s for s in scope_list if s not in ALL_SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scope {unknown[0]!r}; the scopes are {' '.join(ALL_SCOPES)}")
     session.add(
         ApiClient(id=client_id, name=name, secret_hash=_hasher.hash(secret), scopes=scope_list)
     )
@@ -181,11 +193,24 @@ def authenticate_token(session: Session, token: str) -> tuple[AccessToken, Tenan
     return access, tenant
 
 
-def revoke_token(session: Session, token: str) -> None:
-    """RFC 7009 §2.2: revoking an unknown or invalid token is not an error."""
+def token_owner(session: Session, token: str) -> str | None:
+    """The client id an access token of the session's tenant was issued to (None: unknown)."""
+    owner: str | None = session.scalar(
+        select(AccessToken.client_id).where(AccessToken.token_hash == hash_secret(token))
+    )
+    return owner
+
+
+def revoke_token(session: Session, token: str, client_id: str) -> None:
+    """RFC 7009: revoke `client_id`'s token; revoking an unknown or invalid token is not an
+    error (§2.2), and another client's token is never touched (§2.1)."""
     session.execute(
         update(AccessToken)
-        .where(AccessToken.token_hash == hash_secret(token), AccessToken.revoked_at.is_(None))
+        .where(
+            AccessToken.token_hash == hash_secret(token),
+            AccessToken.client_id == client_id,
+            AccessToken.revoked_at.is_(None),
+        )
         .values(revoked_at=utcnow())
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 13:49:32.472504
+Create Date: 2026-12-03 14:31:41.434469
 """
 
 from __future__ import annotations
@@ -248,6 +248,9 @@ def upgrade() -> None:
         sa.Column("issuer_address", sa.String(length=300), nullable=True),
         sa.Column("issuer_phone", sa.String(length=40), nullable=True),
         sa.Column("bank_account", sa.JSON(), nullable=True),
+        sa.Column("sandbox", sa.Boolean(), nullable=False),
+        sa.Column("clock_offset_days", sa.BigInteger(), nullable=False),
+        sa.Column("clock_catch_up_from", sa.Date(), nullable=True),
         sa.Column("limit_customers", sa.BigInteger(), nullable=False),
         sa.Column("limit_contract_items", sa.BigInteger(), nullable=False),
         sa.Column("limit_receivable_lines", sa.BigInteger(), nullable=False),
@@ -292,6 +295,8 @@ def upgrade() -> None:
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", kakin.kit.db.UTCDateTime(), nullable=True),
+        sa.Column("failed_attempts", sa.BigInteger(), nullable=False),
+        sa.Column("locked_until", kakin.kit.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.tenant_id"],
