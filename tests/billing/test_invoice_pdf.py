@@ -442,6 +442,7 @@ def _tenant(language: str = "ja") -> SimpleNamespace:
         issuer_phone=None,
         bank_account=None,
         language=language,
+        sandbox=False,
     )
 
 
@@ -683,7 +684,7 @@ def test_a_sandbox_tenants_documents_say_sandbox() -> None:
 
 def test_the_sandbox_mark_comes_from_the_tenant() -> None:
     tenant = _tenant()
-    assert parties_from(tenant, RECIPIENT).sandbox is False  # before Tenant.sandbox exists
+    assert parties_from(tenant, RECIPIENT).sandbox is False
     tenant.sandbox = True
 
     parties = parties_from(tenant, RECIPIENT)

@@ -49,6 +49,8 @@ class TenantLike(Protocol):
     def bank_account(self) -> Mapping[str, Any] | None: ...
     @property
     def language(self) -> str: ...
+    @property
+    def sandbox(self) -> bool: ...
 
 
 class ReceivableLike(Protocol):
@@ -157,14 +159,12 @@ def issuer_from(tenant: TenantLike) -> Issuer:
 
 
 def parties_from(tenant: TenantLike, recipient: Recipient) -> Parties:
-    """The parties as they stand now: what a draft shows and what finalisation freezes.
-
-    `sandbox` is read with a default: `Tenant.sandbox` comes with sandbox tenants."""
+    """The parties as they stand now: what a draft shows and what finalisation freezes."""
     return Parties(
         issuer=issuer_from(tenant),
         recipient=recipient,
         language=document_language(tenant),
-        sandbox=bool(getattr(tenant, "sandbox", False)),
+        sandbox=tenant.sandbox,
     )
 
 
