@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import Scope
 
 from kakin import __version__
@@ -18,6 +18,8 @@ from kakin.billing.scheduler import Scheduler
 from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
 from kakin.customers.api import router as customers_router
+from kakin.kit.body_limit import BodySizeLimit
+from kakin.kit.bounds import check_request_values
 from kakin.kit.errors import install_problem_handlers
 from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
 from kakin.runtime import Runtime
@@ -34,6 +36,9 @@ token as `Authorization: Bearer …`. Errors are RFC 9457 `application/problem+j
 Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency-Key`;
 changes accept `If-Match` with the ETag you read.
 """
+
+BATCH_PATHS = ("/v1/usage-records/batch", "/v1/customers/bulk")
+"""Routes whose bodies may be larger (kit.body_limit.BATCH_BODY_LIMIT)."""
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -58,6 +63,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(check_request_values)],
     )
     app.state.runtime = rt
     install_problem_handlers(app)
@@ -68,6 +74,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return store
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
+    app.add_middleware(BodySizeLimit, batch_paths=BATCH_PATHS)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
