@@ -540,6 +540,10 @@ def test_query_and_path_parameters_are_bounded_too(api: Api, runtime: Runtime) -
     ):
         assert_refused(api.get(path), f"/path/{name}", path)
         assert_refused(api.patch(path, json={}), f"/path/{name}", path)
+    form = api.client.post(
+        "/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": "a\x00b"}
+    )
+    assert_refused(form, "/body/client_id", "a form field")
     assert snapshot(runtime, api.tenant_id) == before
 
 

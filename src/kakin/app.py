@@ -37,9 +37,6 @@ Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency
 changes accept `If-Match` with the ETag you read.
 """
 
-BATCH_PATHS = ("/v1/usage-records/batch", "/v1/customers/bulk")
-"""Routes whose bodies may be larger (kit.body_limit.BATCH_BODY_LIMIT)."""
-
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     own_runtime = runtime is None
@@ -74,7 +71,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return store
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
-    app.add_middleware(BodySizeLimit, batch_paths=BATCH_PATHS)
+    app.add_middleware(BodySizeLimit)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -21,6 +21,9 @@ is a few tens of KiB."""
 BATCH_BODY_LIMIT = 16 << 20
 """16 MiB for the batch routes: 10,000 usage records or 1,000 customers (about 2 MB)."""
 
+BATCH_PATHS = ("/v1/usage-records/batch", "/v1/customers/bulk")
+"""The batch routes (up to 10,000 usage records; up to 1,000 customers)."""
+
 
 class BodySizeLimit:
     """Refuse bodies over `limit` bytes (`batch_limit` on the paths in `batch_paths`)."""
@@ -30,7 +33,7 @@ class BodySizeLimit:
         app: ASGIApp,
         limit: int = DEFAULT_BODY_LIMIT,
         batch_limit: int = BATCH_BODY_LIMIT,
-        batch_paths: Collection[str] = (),
+        batch_paths: Collection[str] = BATCH_PATHS,
     ) -> None:
         self.app = app
         self.limit = limit

@@ -441,6 +441,11 @@ async def check_request_values(request: Request) -> None:
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        for name, value in (await request.form()).multi_items():
+            if isinstance(value, str) and (problem := text_problem(value, single_line=True)):
+                raise InvalidRequest([(pointer("body", name), problem)])
+        return
     if "json" not in content_type:
         return
     try:
