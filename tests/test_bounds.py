@@ -635,3 +635,85 @@ def test_money_in_bounds_round_trips_as_a_string(value: Decimal) -> None:
 def test_money_refuses(value: Any) -> None:
     with pytest.raises(ValidationError):
         _Signed(value=value)
+
+
+# --- one money convention ----------------------------------------------------------------
+
+MONEY_KEYS = frozenset(
+    {"amount", "total", "subtotal", "tax_total", "base", "tax", "unit_price", "price"}
+    | {"fixed_fee", "lower", "upper", "flat_fee", "cap"}
+)
+
+
+def _money_values(value: Any, where: str = "") -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in MONEY_KEYS and not isinstance(child, dict | list) and child is not None:
+                found.append((f"{where}/{key}", child))
+            found += _money_values(child, f"{where}/{key}")
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found += _money_values(child, f"{where}/{i}")
+    return found
+
+
+def test_every_money_answer_is_a_decimal_string_in_the_major_unit(api: Api) -> None:
+    """Issue 6 §7: one money convention — never a JSON number in an answer."""
+    w = _world(api)
+    sub, contract, receivable = w["subscription"]["id"], w["contract"]["id"], w["receivable"]
+    api.created(f"/v1/contracts/{contract}/adjustments", {"amount": "-500", "reason": "r"})
+    note = api.created(
+        f"/v1/receivables/{receivable['id']}/credit-notes",
+        {"reason": "返金", "lines": [{"description": "返金", "amount": "100"}]},
+    )
+    api.created(
+        f"/v1/subscriptions/{sub}/one-time-charges",
+        {"code": "dev", "name": "端末", "amount": "9800", "incurred_on": "2026-12-01"},
+    )
+    answers = [
+        api.get(f"/v1/receivables/{receivable['id']}").json(),
+        api.get("/v1/receivables", params={"contract_id": contract}).json(),
+        api.get("/v1/receivable-lines", params={"contract_id": contract}).json(),
+        api.get(f"/v1/contracts/{contract}/adjustments").json(),
+        api.get(f"/v1/credit-notes/{note['id']}").json(),
+        api.get(f"/v1/subscriptions/{sub}/one-time-charges").json(),
+        api.get(f"/v1/subscriptions/{sub}/current-usage", params={"on": "2026-12-05"}).json(),
+        api.get(f"/v1/price-plans/{w['plan']['id']}").json(),
+        api.get(f"/v1/tariffs/{w['tariff']['id']}").json(),
+        _send(
+            api,
+            "POST",
+            "/v1/simulations",
+            {
+                "contract_id": contract,
+                "billing_month": "2026-10",
+                "replace": [{"subscription_id": sub, "price_plan_id": w["plan"]["id"]}],
+            },
+        ).json(),
+    ]
+    values = [pair for answer in answers for pair in _money_values(answer)]
+    assert len(values) > 30
+    for where, value in values:
+        assert isinstance(value, str), (where, value)
+        assert Decimal(value) == Decimal(value).normalize() or value == "0", (where, value)
+    assert receivable["total"] == "3410"  # 3,100 + 10 % tax, yen
+    assert note["total"] == "110"
+
+
+def test_amounts_of_record_carry_the_currencys_minor_unit_places(
+    api: Api, runtime: Runtime
+) -> None:
+    contract = api.created(
+        "/v1/contracts",
+        {"external_customer_id": "usd", "start_date": "2026-10-01", "currency": "USD"},
+    )
+    adjustments = f"/v1/contracts/{contract['id']}/adjustments"
+    made = api.created(adjustments, {"amount": "-10.50", "reason": "credit"})
+    assert made["amount"] == "-10.5"
+    before = snapshot(runtime, api.tenant_id)
+    refused = api.post(adjustments, json={"amount": "10.505", "reason": "credit"})
+    assert_refused(refused, "/body/amount", "three places in dollars")
+    assert "USD" in refused.json()["errors"][0]["reason"]
+    assert snapshot(runtime, api.tenant_id) == before
+    assert [a["amount"] for a in api.get(adjustments).json()["items"]] == ["-10.5"]

@@ -224,7 +224,7 @@ def search_receivable_lines(
             select(Receivable.id, Receivable.currency).where(
                 Receivable.id.in_({r.receivable_id for r in rows})
             )
-        ).tuples()
+        ).all()
     )
     return Page[ReceivableLineOut](
         items=[
