@@ -461,6 +461,28 @@ def _cases(w: dict[str, Any]) -> list[Case]:
             },
         ),
         (
+            "PATCH",
+            f"/v1/usage-items/{w['item']['id']}",
+            {"unit_name": "packet"},
+            {("unit_name",): "text", ("name",): "text", **free},
+        ),
+        ("PATCH", f"/v1/tariffs/{w['tariff']['id']}", {"name": "t"}, {("name",): "text"}),
+        ("PATCH", f"/v1/price-plans/{w['plan']['id']}", {"name": "p"}, {("name",): "text"}),
+        ("PATCH", f"/v1/discount-tables/{w['table']['id']}", {"name": "d"}, {("name",): "text"}),
+        ("PATCH", "/v1/tax-categories/standard", {"name": "標準"}, {("name",): "text"}),
+        (
+            "POST",
+            f"/v1/subscriptions/{sub}/plan-changes",
+            {"price_plan_id": w["plan"]["id"], "effective_date": "2026-12-01"},
+            {("price_plan_id",): "text", ("effective_date",): "date"},
+        ),
+        (
+            "POST",
+            f"/v1/subscriptions/{sub}/cancellations",
+            {"effective_date": "2026-12-01"},
+            {("effective_date",): "date"},
+        ),
+        (
             "POST",
             "/v1/receivables/finalize",
             {"billing_month": "2026-11"},
@@ -717,3 +739,29 @@ def test_amounts_of_record_carry_the_currencys_minor_unit_places(
     assert "USD" in refused.json()["errors"][0]["reason"]
     assert snapshot(runtime, api.tenant_id) == before
     assert [a["amount"] for a in api.get(adjustments).json()["items"]] == ["-10.5"]
+
+
+def test_the_largest_values_inside_the_bounds_never_give_a_5xx(api: Api) -> None:
+    """Values each inside its bound can still multiply past what a line can hold (a fee of
+    almost 10^12 × 10^6 subscriptions in dollars; 10^24 rated units × a unit price of
+    almost 10^12): the answer is a 4xx, never a 500."""
+    item = create_usage_item(api, unit="0.000001", rating="per_total")
+    tariff = create_tariff(api, {"shape": "per_unit", "unit_price": "999999999999.999999"})
+    response = _send(
+        api,
+        "POST",
+        "/v1/simulations",
+        {
+            "billing_month": "2026-11",
+            "hypothetical": {
+                "quantity": 1_000_000,
+                "plan": {
+                    "recurring_fees": [{"code": "b", "name": "b", "amount": "999999999999"}],
+                    "usage_charges": [{"usage_item": item["code"], "tariff_id": tariff["id"]}],
+                },
+                "usage": [{"usage_item": item["code"], "quantity": "999999999999999999.999999"}],
+            },
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "/problems/amount-too-large"

@@ -56,8 +56,9 @@ from kakin.catalog.repository import find_by_reference, find_many_by_reference
 from kakin.catalog.service import tax_rates
 from kakin.contracts.service import get_contract
 from kakin.contracts.subscriptions import get_subscription
+from kakin.kit.bounds import storable_minor
 from kakin.kit.errors import InvalidRequest, pointer
-from kakin.kit.money import RoundingMode, from_minor, to_minor
+from kakin.kit.money import RoundingMode, from_minor
 from kakin.rating.charges import usage_items, usage_key
 from kakin.rating.engine import rate_period, remaining_allowance_on
 from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLine
@@ -95,8 +96,9 @@ Describe = Callable[[ReceivableLine], str]
 
 def _money(amount: Decimal, currency: str) -> Decimal:
     """An amount of the answer as it would be stored (rounded to the minor unit), in the
-    major unit: the API's one money convention (kit.bounds.MoneyOut)."""
-    return from_minor(to_minor(amount, currency), currency)
+    major unit: the API's one money convention (kit.bounds.MoneyOut); a 422 when it could
+    not be stored."""
+    return from_minor(storable_minor(amount, currency), currency)
 
 
 def _line_out(n: int, line: ReceivableLine, currency: str, describe: Describe) -> PreviewLineOut:

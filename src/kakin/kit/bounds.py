@@ -307,6 +307,29 @@ def minor_units_of(amount: Decimal, currency: str, at: str) -> int:
     return to_minor(amount.quantize(Decimal(1).scaleb(-places)), currency)
 
 
+MAX_STORED_MINOR = 2**63 - 1
+"""The largest count of minor units an amount column (64-bit integer) holds."""
+
+
+class AmountTooLarge(InvalidRequest):
+    """Amounts each inside their bounds that multiply past what a line or a total can hold
+    (a fee near 10^12 × 10^6 subscriptions; 10^24 rated units × a unit price)."""
+
+    slug = "amount-too-large"
+    title = "The amounts are too large to bill"
+
+
+def storable_minor(amount: Decimal, currency: str) -> int:
+    """`amount` (already rounded) in minor units, refused with `AmountTooLarge` when it
+    does not fit the 64-bit integer columns amounts are stored in."""
+    minor = to_minor(amount, currency)
+    if abs(minor) > MAX_STORED_MINOR:
+        raise AmountTooLarge(
+            [("/body", f"an amount of {currency} exceeds {MAX_STORED_MINOR} minor units")]
+        )
+    return minor
+
+
 # --- dates and times -------------------------------------------------------------------------
 
 MIN_DATE = dt.date(1900, 1, 1)
