@@ -13,9 +13,9 @@ from kakin.catalog.schemas import Amount
 from kakin.kit.bounds import (
     BILLING_MONTH_PATTERN,
     Date,
+    Ident,
     MoneyOut,
     RawQuantity,
-    SingleLine,
     SubscriptionQuantity,
 )
 from kakin.tenancy.schemas import ClosingDay as ClosingDayCode
@@ -24,7 +24,6 @@ MAX_REPLACEMENTS = 100
 MAX_USAGE_ENTRIES = 1000
 
 BillingMonthText = Annotated[str, StringConstraints(pattern=BILLING_MONTH_PATTERN)]
-Ident = Annotated[SingleLine, Field(min_length=1, max_length=100)]
 
 
 # --- request shapes ------------------------------------------------------------------------

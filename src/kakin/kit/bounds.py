@@ -411,10 +411,6 @@ SingleLine = Annotated[str, AfterValidator(_single_line)]
 MultiLine = Annotated[str, AfterValidator(_multi_line)]
 """Text without control characters; tabs and line breaks allowed."""
 
-Line = Annotated[SingleLine, Field(min_length=1, max_length=200)]
-"""One line of text (a name, a title): 1 … 200 characters, no control characters."""
-Paragraph = Annotated[MultiLine, Field(min_length=1, max_length=2_000)]
-"""Free text (a description, a reason): 1 … 2,000 characters, line breaks allowed."""
 Ident = Annotated[SingleLine, Field(min_length=1, max_length=100)]
 """An id or a code naming another resource: 1 … 100 characters."""
 
