@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +19,8 @@ from kakin.billing.scheduler import Scheduler
 from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
 from kakin.customers.api import router as customers_router
+from kakin.kit.body_limit import BodySizeLimit
+from kakin.kit.bounds import check_request_values
 from kakin.kit.errors import install_problem_handlers
 from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
 from kakin.runtime import Runtime
@@ -85,6 +87,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(check_request_values)],
     )
     app.state.runtime = rt
     install_problem_handlers(app)
@@ -95,6 +98,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return store
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)  # outermost: replays and errors get them too
 
     @app.get("/healthz", tags=["health"])

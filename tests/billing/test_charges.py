@@ -3,6 +3,7 @@ subscription and billed by the closing: once, on the first closing after their d
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from tests.billing.test_closing import _run_closing, _setup
@@ -37,9 +38,9 @@ def test_a_one_time_charge_is_billed_once_on_the_first_closing_after_it_is_incur
     october = _receivable(api, ids["contract"], "2026-10")
     device = [line for line in october["lines"] if line["description"] == "端末代金"]
     # RATING.md §3: one-time fees are billed on the first closing after they are incurred
-    assert [(line["kind"], line["amount"]) for line in device] == [("one_time", 9800)]
+    assert [(line["kind"], line["amount"]) for line in device] == [("one_time", "9800")]
     # 1,000 recurring + 3,300 contract fee + 150 usage + 9,800 device
-    assert october["subtotal"] == 14250
+    assert october["subtotal"] == "14250"
     listed = api.get(f"/v1/subscriptions/{ids['subscription']}/one-time-charges").json()
     assert [c["receivable_id"] for c in listed["items"]] == [october["id"]]
 
@@ -64,7 +65,7 @@ def test_a_one_time_charge_incurred_after_the_period_waits_for_the_next_closing(
     november = _receivable(api, ids["contract"], "2026-11")
     device = [line for line in november["lines"] if line["description"] == "端末代金"]
     # the amount is per unit of quantity
-    assert [line["amount"] for line in device] == [3000]
+    assert [line["amount"] for line in device] == ["3000"]
 
 
 def test_a_top_up_raises_the_allowance_and_is_billed_as_a_one_time_fee(api: Api) -> None:
@@ -85,10 +86,10 @@ def test_a_top_up_raises_the_allowance_and_is_billed_as_a_one_time_fee(api: Api)
     october = _receivable(api, ids["contract"], "2026-10")
     amounts = {(line["kind"], line["note"]): line["amount"] for line in october["lines"]}
     # RATING.md §4: top-ups "raise that period's allowance": (3,000 − 1,000) × 0.05 = 100
-    assert [line["amount"] for line in october["lines"] if line["kind"] == "usage"] == [100]
+    assert [line["amount"] for line in october["lines"] if line["kind"] == "usage"] == ["100"]
     # … "and are billed as one-time fees"
-    assert amounts[("one_time", "top_up")] == 500
-    assert october["subtotal"] == 1000 + 3300 + 100 + 500
+    assert amounts[("one_time", "top_up")] == "500"
+    assert Decimal(october["subtotal"]) == 1000 + 3300 + 100 + 500
     listed = api.get(f"/v1/subscriptions/{ids['subscription']}/top-ups").json()["items"]
     assert [t["receivable_id"] for t in listed] == [october["id"]]
 
@@ -124,7 +125,7 @@ def test_running_the_closing_again_bills_charges_and_top_ups_only_once(api: Api)
     _run_closing(api, "2026-11-01")
     _run_closing(api, "2026-11-01")
     redrawn = _receivable(api, ids["contract"], "2026-10")
-    assert redrawn["subtotal"] == first["subtotal"] + 2000
+    assert Decimal(redrawn["subtotal"]) == Decimal(first["subtotal"]) + 2000
     descriptions = [line["description"] for line in redrawn["lines"]]
     assert descriptions.count("端末代金") == descriptions.count("工事費") == 1
 

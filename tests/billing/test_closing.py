@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from decimal import Decimal
 from typing import Any
 
 from pypdf import PdfReader
@@ -89,16 +90,20 @@ def test_closing_rates_a_partial_month_with_usage_and_one_time_fee(api: Api) -> 
     assert receivable["status"] == "draft"
     amounts = {line["kind"]: line["amount"] for line in receivable["lines"]}
     # RATING.md §3: 3,100 × 10 active days (22nd–31st) / 31 = 1,000
-    assert amounts["recurring"] == 1000
+    assert amounts["recurring"] == "1000"
     # RATING.md §3: one-time fees are billed on the first closing after they are incurred
-    assert amounts["one_time"] == 3300
+    assert amounts["one_time"] == "3300"
     # RATING.md §4: 384,000 bytes / 128 = 3,000 packets × 0.05 = 150
-    assert amounts["usage"] == 150
+    assert amounts["usage"] == "150"
     # RATING.md §8: the lines add up to the receivable's pre-tax total, exactly
-    assert sum(line["amount"] for line in receivable["lines"]) == receivable["subtotal"] == 4450
+    assert sum(Decimal(line["amount"]) for line in receivable["lines"]) == Decimal(
+        receivable["subtotal"]
+    )
+    # one money convention: a decimal string in the major unit
+    assert receivable["subtotal"] == "4450"
     # RATING.md §7: tax once per rate: floor(4,450 × 10 %) = 445
-    assert receivable["tax_total"] == 445
-    assert receivable["total"] == 4895
+    assert receivable["tax_total"] == "445"
+    assert receivable["total"] == "4895"
 
 
 def test_running_the_closing_again_changes_nothing(api: Api) -> None:
@@ -124,7 +129,7 @@ def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api
     assert adjustment.status_code == 201, adjustment.text
     _run_closing(api, "2026-11-01")
     redrawn = api.get(f"/v1/receivables/{receivable['id']}").json()
-    assert redrawn["subtotal"] == receivable["subtotal"] - 500
+    assert Decimal(redrawn["subtotal"]) == Decimal(receivable["subtotal"]) - 500
     assert any(line["kind"] == "adjustment" for line in redrawn["lines"])
 
     finalized = api.post(f"/v1/receivables/{receivable['id']}/finalize")
@@ -215,7 +220,7 @@ def test_a_finalised_receivable_renders_a_qualified_invoice_pdf(api: Api) -> Non
         json={"reason": "返金", "lines": [{"description": "月額基本料の返金", "amount": "1000"}]},
     )
     assert note.status_code == 201, note.text
-    assert note.json()["total"] == 1100
+    assert note.json()["total"] == "1100"
     pdf = api.get(f"/v1/credit-notes/{note.json()['id']}/credit-note.pdf")
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")

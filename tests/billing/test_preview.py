@@ -137,7 +137,7 @@ def test_current_usage_matches_the_usage_line_of_the_closing_of_the_same_period(
     assert usage["usage_item_id"] == ids["item"]["id"]
     assert usage["raw_quantity"] == "384000"
     assert usage["rated_quantity"] == "3000"  # RATING.md §4: ceil(384,000 / 128)
-    assert usage["amount"] == 150
+    assert usage["amount"] == "150"
 
     _run_closing(api, "2026-11-01")
     receivable_id = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
@@ -165,14 +165,14 @@ def test_current_usage_counts_only_the_usage_recorded_up_to_the_day_asked(api: A
     assert (usage["raw_quantity"], usage["rated_quantity"], usage["amount"]) == (
         "128000",
         "1000",
-        50,
+        "50",
     )
     amounts = {line["kind"]: line["amount"] for line in first_day["lines"]}
     # The period's fees as the closing will charge them: 3,100 × 10/31 and the contract fee.
-    assert amounts == {"recurring": 1000, "one_time": 3300, "usage": 50}
-    assert first_day["subtotal"] == 4350
-    assert first_day["tax_total"] == 435
-    assert first_day["total"] == 4785
+    assert amounts == {"recurring": "1000", "one_time": "3300", "usage": "50"}
+    assert first_day["subtotal"] == "4350"
+    assert first_day["tax_total"] == "435"
+    assert first_day["total"] == "4785"
 
 
 def test_remaining_allowance_decreases_with_usage(api: Api) -> None:
@@ -182,12 +182,12 @@ def test_remaining_allowance_decreases_with_usage(api: Api) -> None:
         [usage] = _current(api, ids["subscription"], day)["usage"]
         remaining.append(usage["remaining_allowance"])
         if day == "2026-10-23":
-            assert usage["amount"] == 0  # 2,000 packets, all inside the allowance
+            assert usage["amount"] == "0"  # 2,000 packets, all inside the allowance
     # Before the subscription starts nothing applies; then 2,500 − 1,000 a day, never < 0.
     assert remaining == [None, "1500", "500", "0"]
     [usage] = _current(api, ids["subscription"], "2026-10-24")["usage"]
     assert usage["allowance"] == "2500"
-    assert usage["amount"] == 25  # RATING.md §4: (3,000 − 2,500) packets × 0.05
+    assert usage["amount"] == "25"  # RATING.md §4: (3,000 − 2,500) packets × 0.05
 
 
 def test_current_usage_is_for_today_in_the_tenants_time_zone_by_default(api: Api) -> None:
@@ -225,14 +225,22 @@ def test_simulating_a_cheaper_plan_gives_a_lower_total_and_the_difference(
     assert result["kind"] == "replace"
     current, simulated = result["current"], result["simulated"]
     # As it stands: test_closing's receivable (1,000 + 3,300 + 150, tax 445).
-    assert (current["subtotal"], current["tax_total"], current["total"]) == (4450, 445, 4895)
+    assert (current["subtotal"], current["tax_total"], current["total"]) == (
+        "4450",
+        "445",
+        "4895",
+    )
     # RATING.md §3: 2,000 × 10/31 = 645.16… → 645; then 3,300 + 150; tax floor(409.5).
-    assert (simulated["subtotal"], simulated["tax_total"], simulated["total"]) == (4095, 409, 4504)
-    assert simulated["total"] < current["total"]
-    assert result["difference"] == {"subtotal": -355, "tax_total": -36, "total": -391}
+    assert (simulated["subtotal"], simulated["tax_total"], simulated["total"]) == (
+        "4095",
+        "409",
+        "4504",
+    )
+    assert Decimal(simulated["total"]) < Decimal(current["total"])
+    assert result["difference"] == {"subtotal": "-355", "tax_total": "-36", "total": "-391"}
     recurring = next(line for line in simulated["lines"] if line["kind"] == "recurring")
     assert recurring["description"] == "月額基本料"
-    assert recurring["amount"] == 645
+    assert recurring["amount"] == "645"
     # 料金シミュレーション stores nothing: no receivable, no line, no audit event.
     assert _stored(runtime, api.tenant_id) == before
 
@@ -287,10 +295,10 @@ def test_a_hypothetical_plan_with_the_double_flat_example_gives_the_examples_amo
         # RATING.md §2: 20th closing, 2026-11 covers Oct 21 … Nov 20.
         assert (simulated["period_start"], simulated["period_end"]) == ("2026-10-21", "2026-11-20")
         [line] = simulated["lines"]
-        assert (line["kind"], line["quantity"], line["amount"]) == ("usage", packets, amount)
-        assert simulated["subtotal"] == amount
-        assert simulated["tax_total"] == amount // 10
-        assert simulated["total"] == amount + amount // 10
+        assert (line["kind"], line["quantity"], line["amount"]) == ("usage", packets, str(amount))
+        assert simulated["subtotal"] == str(amount)
+        assert simulated["tax_total"] == str(amount // 10)
+        assert simulated["total"] == str(amount + amount // 10)
     assert _stored(runtime, api.tenant_id) == before
 
 
@@ -312,7 +320,7 @@ def test_a_hypothetical_stored_plan_for_a_full_period_charges_the_whole_fee(api:
         },
     )
     amounts = {line["kind"]: line["amount"] for line in result["simulated"]["lines"]}
-    assert amounts == {"recurring": 6200, "usage": 163, "one_time": 3300}
+    assert amounts == {"recurring": "6200", "usage": "163", "one_time": "3300"}
 
 
 def _problem_pointers(response: Any) -> list[str]:

@@ -83,9 +83,9 @@ def test_the_rating_md_examples_register_and_rate_as_the_rules_say(
         assert tariff_amount(tariff, Decimal(q)) == Decimal(amount), q
 
 
-def test_numbers_are_accepted_and_answered_as_strings(api: Api) -> None:
+def test_integers_are_accepted_and_answered_as_strings(api: Api) -> None:
     created = catalog.create_tariff(
-        api, {"shape": "double_flat", "lower": 1029, "unit_price": 0.084, "upper": 4410}
+        api, {"shape": "double_flat", "lower": 1029, "unit_price": "0.084", "upper": 4410}
     )
     version = created["versions"][0]
     assert (version["lower"], version["unit_price"], version["upper"]) == (
@@ -93,6 +93,16 @@ def test_numbers_are_accepted_and_answered_as_strings(api: Api) -> None:
         "0.084",
         "4410",
     )
+
+
+def test_a_json_fraction_is_refused(api: Api) -> None:
+    # kit.bounds: a JSON number with a fraction passes through binary floating point
+    response = api.post(
+        "/v1/tariffs",
+        json=catalog.tariff_body({"shape": "per_unit", "unit_price": 0.084}),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/body/unit_price"
 
 
 def test_a_graduated_tariff_records_its_mode(api: Api) -> None:

@@ -136,3 +136,37 @@ def test_without_a_tenant_the_import_lists_the_tenants_to_choose_from(
     assert result.exit_code == 2
     assert api.tenant_id in result.output
     assert "choose a tenant with -t TENANT" in result.output
+
+
+def test_out_of_bounds_fields_are_refused_naming_the_line_and_field(
+    cli: CliRunner, api: Api, runtime: Runtime, tmp_path: Path
+) -> None:
+    """Issue 6 §3: a field over the csv module's limit is a clear error naming the line,
+    not a traceback; every other bound names its line and field; nothing is stored."""
+    sub = new_subscription(runtime, api.tenant_id, start="2026-11-01")
+    _, item = new_usage_item(runtime, api.tenant_id)
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        HEADER
+        + f"ok-1,{sub.id},,{item},1,2026-11-05T10:00:00+09:00\n"
+        + f'huge-3,{sub.id},,{item},"{"1" * 200_000}",2026-11-05T10:00:00+09:00\n'
+        + f"nul-4,{sub.id},,{item}\x00,1,2026-11-05T10:00:00+09:00\n"
+        + f"digits-5,{sub.id},,{item},١٢٣,2026-11-05T10:00:00+09:00\n"
+        + f"early-6,{sub.id},,{item},1,0001-01-01T00:00:00+09:00\n"
+        + f"late-7,{sub.id},,{item},1,9999-12-31T23:59:59-14:00\n"
+        + f"ok-8,{sub.id},,{item},1,2026-11-06T10:00:00+09:00\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["usage", "import", str(path), "-t", api.tenant_id])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "line 3: not readable as CSV (a field is longer than 131072 characters)" in (
+        result.output
+    )
+    assert "line 4, usage_item: must not contain control characters" in result.output
+    assert "line 5, quantity:" in result.output
+    assert "line 6, used_at: must lie between 1900-01-01 and 2199-12-31" in result.output
+    assert "line 7, used_at: must lie between 1900-01-01 and 2199-12-31" in result.output
+    assert "nothing was stored" in result.output
+    assert _ids(api) == []

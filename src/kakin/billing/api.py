@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from typing import Annotated, Any
@@ -36,6 +35,7 @@ from kakin.billing.service import (
 )
 from kakin.catalog.service import tax_rates as tenant_tax_rates
 from kakin.contracts.service import get_contract
+from kakin.kit.bounds import BILLING_MONTH_PATTERN, Date, in_currency
 from kakin.kit.concurrency import set_etag
 from kakin.kit.db import tenant_session
 from kakin.kit.errors import InvalidRequest, NotFound
@@ -96,7 +96,7 @@ def get_closing_run(ctx: Rating, run_id: str) -> ClosingRunOut:
 @router.get("/v1/closing-runs", response_model=Page[ClosingRunOut])
 def list_closing_runs(
     ctx: Rating,
-    closing_date: dt.date | None = None,
+    closing_date: Date | None = None,
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ClosingRunOut]:
@@ -113,10 +113,10 @@ def list_receivables(
     ctx: Rating,
     contract_id: str | None = None,
     customer_id: str | None = None,
-    billing_month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    billing_month: Annotated[str | None, Query(pattern=BILLING_MONTH_PATTERN)] = None,
     status: ReceivableStatus | None = None,
-    due_from: dt.date | None = None,
-    due_to: dt.date | None = None,
+    due_from: Date | None = None,
+    due_to: Date | None = None,
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ReceivableOut]:
@@ -133,17 +133,20 @@ def list_receivables(
         statement = statement.where(Receivable.due_date >= due_from)
     if due_to:
         statement = statement.where(Receivable.due_date <= due_to)
-    return paginate(
-        ctx.session, statement, Receivable.id, cursor, limit, ReceivableOut.model_validate
-    )
+    return paginate(ctx.session, statement, Receivable.id, cursor, limit, _receivable_out)
+
+
+def _receivable_out(receivable: Receivable) -> ReceivableOut:
+    return ReceivableOut.model_validate(receivable, context=in_currency(receivable.currency))
 
 
 def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
     lines = receivable_lines(ctx.session, receivable.id)
+    money = in_currency(receivable.currency)
     return ReceivableDetailOut.model_validate(
         {
-            **ReceivableOut.model_validate(receivable).model_dump(),
-            "lines": [ReceivableLineOut.model_validate(line) for line in lines],
+            **_receivable_out(receivable).model_dump(),
+            "lines": [ReceivableLineOut.model_validate(line, context=money) for line in lines],
         }
     )
 
@@ -173,7 +176,7 @@ def finalize_receivable(ctx: Rating, receivable_id: str, response: Response) -> 
 class FinalizeMonthIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    billing_month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    billing_month: Annotated[str, Query(pattern=BILLING_MONTH_PATTERN)]
 
 
 @router.post("/v1/receivables/finalize")
@@ -224,8 +227,19 @@ def search_receivable_lines(
     next_cursor = (
         encode_cursor(f"{rows[-1].receivable_id}:{rows[-1].line_no}") if more and rows else None
     )
+    currencies = dict(
+        ctx.session.execute(
+            select(Receivable.id, Receivable.currency).where(
+                Receivable.id.in_({r.receivable_id for r in rows})
+            )
+        ).all()
+    )
     return Page[ReceivableLineOut](
-        items=[ReceivableLineOut.model_validate(r) for r in rows], next_cursor=next_cursor
+        items=[
+            ReceivableLineOut.model_validate(r, context=in_currency(currencies[r.receivable_id]))
+            for r in rows
+        ],
+        next_cursor=next_cursor,
     )
 
 
@@ -234,18 +248,25 @@ def search_receivable_lines(
 )
 def create_adjustment(ctx: Rating, contract_id: str, body: AdjustmentIn) -> AdjustmentOut:
     """A signed amount billed on the contract's next receivable (RATING.md §8)."""
-    get_contract(ctx.session, contract_id)
-    return AdjustmentOut.model_validate(add_adjustment(ctx.session, contract_id, body))
+    money = in_currency(get_contract(ctx.session, contract_id).currency)
+    return AdjustmentOut.model_validate(
+        add_adjustment(ctx.session, contract_id, body), context=money
+    )
 
 
 @router.get("/v1/contracts/{contract_id}/adjustments", response_model=Page[AdjustmentOut])
 def list_adjustments(
     ctx: Rating, contract_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[AdjustmentOut]:
-    get_contract(ctx.session, contract_id)
+    money = in_currency(get_contract(ctx.session, contract_id).currency)
     statement = select(Adjustment).where(Adjustment.contract_id == contract_id)
     return paginate(
-        ctx.session, statement, Adjustment.id, cursor, limit, AdjustmentOut.model_validate
+        ctx.session,
+        statement,
+        Adjustment.id,
+        cursor,
+        limit,
+        lambda row: AdjustmentOut.model_validate(row, context=money),
     )
 
 
@@ -258,7 +279,7 @@ def create_credit_note(ctx: Rating, receivable_id: str, body: CreditNoteIn) -> C
     note = issue_credit_note(
         ctx.session, ctx.cipher, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session)
     )
-    return CreditNoteOut.model_validate(note)
+    return CreditNoteOut.model_validate(note, context=in_currency(receivable.currency))
 
 
 @router.get("/v1/credit-notes/{credit_note_id}", response_model=CreditNoteOut)
@@ -266,4 +287,5 @@ def get_credit_note(ctx: Rating, credit_note_id: str) -> CreditNoteOut:
     note = ctx.session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))
     if note is None:
         raise NotFound(f"no credit note {credit_note_id}")
-    return CreditNoteOut.model_validate(note)
+    currency = get_receivable(ctx.session, note.receivable_id).currency
+    return CreditNoteOut.model_validate(note, context=in_currency(currency))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -18,10 +19,9 @@ from kakin.billing.service import is_period_closed
 from kakin.catalog.models import UsageItem
 from kakin.contracts.errors import PeriodClosed
 from kakin.contracts.models import Subscription
+from kakin.kit.bounds import Date, DecimalOut, Money, MoneyOut, PositiveQuantity, SingleLine
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
-
-UNIT_PRICE_PLACES = 6
 
 
 class OneTimeChargeIn(BaseModel):
@@ -30,12 +30,12 @@ class OneTimeChargeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=1, max_length=80)
-    name: str = Field(min_length=1, max_length=200)
-    amount: Decimal = Field(ge=0, decimal_places=UNIT_PRICE_PLACES)
-    quantity: Decimal = Field(default=Decimal(1), gt=0, decimal_places=UNIT_PRICE_PLACES)
+    code: Annotated[SingleLine, Field(min_length=1, max_length=80)]
+    name: Annotated[SingleLine, Field(min_length=1, max_length=200)]
+    amount: Money
+    quantity: PositiveQuantity = Decimal(1)
     tax_category: TaxCategoryCode = "standard"
-    incurred_on: dt.date
+    incurred_on: Date
 
 
 class OneTimeChargeOut(BaseModel):
@@ -46,8 +46,8 @@ class OneTimeChargeOut(BaseModel):
     subscription_id: str
     code: str
     name: str
-    amount: Decimal
-    quantity: Decimal
+    amount: MoneyOut
+    quantity: DecimalOut
     tax_category: str
     incurred_on: dt.date
     receivable_id: str | None
@@ -60,11 +60,11 @@ class TopUpIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    usage_item: str = Field(min_length=1, max_length=80)
-    quantity: Decimal = Field(gt=0, decimal_places=UNIT_PRICE_PLACES)
-    price: Decimal = Field(ge=0, decimal_places=UNIT_PRICE_PLACES)
+    usage_item: Annotated[SingleLine, Field(min_length=1, max_length=80)]
+    quantity: PositiveQuantity
+    price: Money
     tax_category: TaxCategoryCode = "standard"
-    bought_on: dt.date
+    bought_on: Date
 
 
 class TopUpOut(BaseModel):
@@ -75,8 +75,8 @@ class TopUpOut(BaseModel):
     subscription_id: str
     usage_item_id: str
     name: str
-    quantity: Decimal
-    price: Decimal
+    quantity: DecimalOut
+    price: MoneyOut
     tax_category: str
     bought_on: dt.date
     receivable_id: str | None

@@ -56,8 +56,9 @@ from kakin.catalog.repository import find_by_reference, find_many_by_reference
 from kakin.catalog.service import tax_rates
 from kakin.contracts.service import get_contract
 from kakin.contracts.subscriptions import get_subscription
+from kakin.kit.bounds import storable_minor
 from kakin.kit.errors import InvalidRequest, pointer
-from kakin.kit.money import RoundingMode, to_minor
+from kakin.kit.money import RoundingMode, from_minor
 from kakin.rating.charges import usage_items, usage_key
 from kakin.rating.engine import rate_period, remaining_allowance_on
 from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLine
@@ -93,6 +94,13 @@ HYPOTHETICAL: Final = "hypothetical"
 Describe = Callable[[ReceivableLine], str]
 
 
+def _money(amount: Decimal, currency: str) -> Decimal:
+    """An amount of the answer as it would be stored (rounded to the minor unit), in the
+    major unit: the API's one money convention (kit.bounds.MoneyOut); a 422 when it could
+    not be stored."""
+    return from_minor(storable_minor(amount, currency), currency)
+
+
 def _line_out(n: int, line: ReceivableLine, currency: str, describe: Describe) -> PreviewLineOut:
     return PreviewLineOut(
         line_no=n,
@@ -110,7 +118,7 @@ def _line_out(n: int, line: ReceivableLine, currency: str, describe: Describe) -
         days=line.days,
         tax_category=line.tax_category.value,
         tax_rate=line.tax_rate,
-        amount=to_minor(line.amount, currency),
+        amount=_money(line.amount, currency),
         original_billing_month=str(line.billing_month) if line.billing_month else None,
     )
 
@@ -120,8 +128,8 @@ def _tax_out(subtotals: Sequence[TaxSubtotal], currency: str) -> list[TaxSubtota
         TaxSubtotalOut(
             tax_category=s.category.value,
             rate=s.rate,
-            base=to_minor(s.lines_total, currency),
-            tax=to_minor(s.tax, currency),
+            base=_money(s.lines_total, currency),
+            tax=_money(s.tax, currency),
         )
         for s in subtotals
     ]
@@ -138,9 +146,9 @@ def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> Receivabl
         due_date=draft.due_date,
         currency=currency,
         tax_mode=draft.tax_mode.value,
-        subtotal=to_minor(draft.pre_tax_total, currency),
-        tax_total=to_minor(draft.tax_total, currency),
-        total=to_minor(draft.total, currency),
+        subtotal=_money(draft.pre_tax_total, currency),
+        tax_total=_money(draft.tax_total, currency),
+        total=_money(draft.total, currency),
         tax_breakdown=_tax_out(draft.tax_subtotals, currency),
         lines=[_line_out(n, line, currency, describe) for n, line in enumerate(draft.lines, 1)],
     )
@@ -209,9 +217,9 @@ def current_usage(session: Session, subscription_id: str, on: dt.date) -> Curren
         closing_date=batch.closing_date,
         currency=currency,
         tax_mode=policy.tax_mode.value,
-        subtotal=to_minor(total - tax_total, currency),
-        tax_total=to_minor(tax_total, currency),
-        total=to_minor(total, currency),
+        subtotal=_money(total - tax_total, currency),
+        tax_total=_money(tax_total, currency),
+        total=_money(total, currency),
         tax_breakdown=_tax_out(subtotals, currency),
         lines=[_line_out(n, line, currency, batch.describe) for n, line in enumerate(lines, 1)],
         usage=_usage_so_far(session, so_far, subscription.id, period, on, lines),
@@ -268,7 +276,7 @@ def _usage_so_far(
                 rated_quantity=sum((line.quantity for line in item_lines), ZERO),
                 allowance=key.charge.allowance if key else None,
                 remaining_allowance=remaining_allowance_on(contract, subscription_id, item_id, on),
-                amount=to_minor(sum((line.amount for line in item_lines), ZERO), currency),
+                amount=_money(sum((line.amount for line in item_lines), ZERO), currency),
             )
         )
     return result

@@ -3,12 +3,11 @@ subscription, and charge simulation (料金シミュレーション). Neither st
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter
 
 from kakin.billing.preview import current_usage, simulate
 from kakin.billing.preview_schemas import CurrentUsageOut, SimulationIn, SimulationOut
+from kakin.kit.bounds import Date
 from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.deps import Rating
 
@@ -16,9 +15,7 @@ router = APIRouter(tags=["billing"])
 
 
 @router.get("/v1/subscriptions/{subscription_id}/current-usage", response_model=CurrentUsageOut)
-def get_current_usage(
-    ctx: Rating, subscription_id: str, on: dt.date | None = None
-) -> CurrentUsageOut:
+def get_current_usage(ctx: Rating, subscription_id: str, on: Date | None = None) -> CurrentUsageOut:
     """The billing period containing `on` (default: today in the tenant's time zone): each
     usage item's quantities, allowance and running amount, and the subscription's lines as
     the period's receivable would show them with the usage recorded up to `on`."""
@@ -34,7 +31,7 @@ def create_simulation(ctx: Rating, body: SimulationIn) -> SimulationOut:
     the whole period, beside the month as it stands (`current`, `simulated`, `difference`).
     `{"billing_month", "hypothetical": {"closing_day", "start_date", "plan" | "price_plan_id",
     "quantity", "usage": [{"usage_item", "quantity"}]}}`: one subscription of that plan.
-    Amounts in minor units; nothing is stored."""
+    Money in the currency's major unit (decimal strings); nothing is stored."""
     out = simulate(ctx.session, ctx.tenant, body)
     ctx.session.rollback()  # storing nothing, not even lazily created defaults
     return out

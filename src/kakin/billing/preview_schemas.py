@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -11,13 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from kakin.billing.schemas import TaxSubtotalOut
 from kakin.catalog.plan_schemas import PlanComponents
 from kakin.catalog.schemas import Amount
+from kakin.kit.bounds import (
+    BILLING_MONTH_PATTERN,
+    Date,
+    Ident,
+    MoneyOut,
+    RawQuantity,
+    SubscriptionQuantity,
+)
 from kakin.tenancy.schemas import ClosingDay as ClosingDayCode
 
 MAX_REPLACEMENTS = 100
 MAX_USAGE_ENTRIES = 1000
 
-BillingMonthText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+BillingMonthText = Annotated[str, StringConstraints(pattern=BILLING_MONTH_PATTERN)]
 
 
 # --- request shapes ------------------------------------------------------------------------
@@ -37,21 +43,21 @@ class HypotheticalUsage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     usage_item: Ident = Field(description="a usage item charged by the plan, by id or code")
-    quantity: Decimal = Field(ge=0, max_digits=24, decimal_places=6)
+    quantity: RawQuantity
 
 
 class HypotheticalSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     closing_day: ClosingDayCode | None = Field(None, description="default: the tenant's")
-    start_date: dt.date | None = Field(
+    start_date: Date | None = Field(
         None, description="default: the first day of the billing period (a full period)"
     )
     plan: PlanComponents | None = Field(
         None, description="components as in a price plan version (give this or price_plan_id)"
     )
     price_plan_id: Ident | None = None
-    quantity: int = Field(1, ge=1, le=1_000_000)
+    quantity: SubscriptionQuantity = 1
     usage: list[HypotheticalUsage] = Field(default_factory=list, max_length=MAX_USAGE_ENTRIES)
 
 
@@ -81,24 +87,25 @@ class PreviewLineOut(BaseModel):
     usage_item_id: str | None
     quantity: Amount
     unit: str | None
-    unit_price: Amount | None
+    unit_price: MoneyOut | None
     period_start: dt.date | None
     period_end: dt.date | None
     days: int | None
     tax_category: str
     tax_rate: Amount
-    amount: int = Field(description="in the currency's minor unit")
+    amount: MoneyOut
     original_billing_month: str | None
 
 
 class Figures(BaseModel):
-    """What a receivable says: its lines, per-rate tax and totals (minor units)."""
+    """What a receivable says: its lines, per-rate tax and totals (money, the currency's
+    major unit)."""
 
     currency: str
     tax_mode: str
-    subtotal: int = Field(description="pre-tax total, minor units")
-    tax_total: int
-    total: int
+    subtotal: MoneyOut = Field(description="pre-tax total")
+    tax_total: MoneyOut
+    total: MoneyOut
     tax_breakdown: list[TaxSubtotalOut]
     lines: list[PreviewLineOut]
 
@@ -126,7 +133,7 @@ class UsageSoFar(BaseModel):
     remaining_allowance: Amount | None = Field(
         description="RATING.md §4: what remains of the allowance (with top-ups) on `on`"
     )
-    amount: int = Field(description="the running amount of its usage lines, minor units")
+    amount: MoneyOut = Field(description="the running amount of its usage lines")
 
 
 class CurrentUsageOut(Figures):
@@ -141,11 +148,11 @@ class CurrentUsageOut(Figures):
 
 
 class Difference(BaseModel):
-    """`simulated − current`, minor units."""
+    """`simulated − current` (money)."""
 
-    subtotal: int
-    tax_total: int
-    total: int
+    subtotal: MoneyOut
+    tax_total: MoneyOut
+    total: MoneyOut
 
 
 class SimulationOut(BaseModel):

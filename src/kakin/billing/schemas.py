@@ -1,12 +1,26 @@
-"""Pydantic shapes of the billing API."""
+"""Pydantic shapes of the billing API.
+
+Money is a decimal string in the currency's major unit, in and out (kit.bounds: `Money` on
+input, `MoneyOut` in answers, converted from the stored integers of minor units with the
+receivable's or contract's currency, `in_currency`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kakin.kit.bounds import (
+    Date,
+    DecimalOut,
+    MoneyOut,
+    MultiLine,
+    PositiveMoney,
+    SignedMoney,
+    SingleLine,
+)
 
 TaxCategoryCode = Literal["standard", "reduced", "exempt", "out_of_scope"]
 ReceivableStatus = Literal[
@@ -17,9 +31,7 @@ ReceivableStatus = Literal[
 class ClosingRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    closing_date: dt.date = Field(
-        description="the day after the billing periods end (RATING.md §2)"
-    )
+    closing_date: Date = Field(description="the day after the billing periods end (RATING.md §2)")
 
 
 class ClosingRunOut(BaseModel):
@@ -42,9 +54,9 @@ class ClosingRunOut(BaseModel):
 
 class TaxSubtotalOut(BaseModel):
     tax_category: str
-    rate: Decimal
-    base: int
-    tax: int
+    rate: DecimalOut
+    base: MoneyOut
+    tax: MoneyOut
 
 
 class ReceivableLineOut(BaseModel):
@@ -58,15 +70,15 @@ class ReceivableLineOut(BaseModel):
     description: str
     subscription_id: str | None
     source_id: str | None
-    quantity: Decimal
+    quantity: DecimalOut
     unit: str | None
-    unit_price: Decimal | None
+    unit_price: MoneyOut | None
     period_start: dt.date | None
     period_end: dt.date | None
     days: int | None
     tax_category: str
-    tax_rate: Decimal
-    amount: int = Field(description="in the currency's minor unit")
+    tax_rate: DecimalOut
+    amount: MoneyOut = Field(description="money, the receivable's currency")
     original_billing_month: str | None
 
 
@@ -82,9 +94,9 @@ class ReceivableOut(BaseModel):
     closing_date: dt.date
     currency: str
     tax_mode: str
-    subtotal: int = Field(description="pre-tax total, minor units")
-    tax_total: int
-    total: int
+    subtotal: MoneyOut = Field(description="pre-tax total")
+    tax_total: MoneyOut
+    total: MoneyOut
     tax_breakdown: list[TaxSubtotalOut]
     status: str
     due_date: dt.date | None
@@ -101,14 +113,15 @@ class ReceivableDetailOut(ReceivableOut):
 
 
 class AdjustmentIn(BaseModel):
-    """A signed amount (minor units as a decimal string, e.g. "-500") billed next time."""
+    """A signed amount billed next time: money in the contract's currency (major unit, at
+    most its minor-unit places), e.g. "-500" yen."""
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(decimal_places=0, description="signed, in minor units")
+    amount: SignedMoney = Field(description="signed money, the contract's currency")
     tax_category: TaxCategoryCode = "standard"
-    reason: str = Field(min_length=1, max_length=500)
-    subscription_id: str | None = None
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=500)]
+    subscription_id: Annotated[SingleLine, Field(min_length=1, max_length=40)] | None = None
 
 
 class AdjustmentOut(BaseModel):
@@ -117,7 +130,7 @@ class AdjustmentOut(BaseModel):
     id: str
     contract_id: str
     subscription_id: str | None
-    amount: int
+    amount: MoneyOut
     tax_category: str
     reason: str
     receivable_id: str | None
@@ -127,16 +140,23 @@ class AdjustmentOut(BaseModel):
 class CreditNoteLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: str = Field(min_length=1, max_length=200)
-    amount: Decimal = Field(gt=0, decimal_places=0, description="minor units, positive")
+    description: Annotated[SingleLine, Field(min_length=1, max_length=200)]
+    amount: PositiveMoney = Field(description="money, the receivable's currency")
     tax_category: TaxCategoryCode = "standard"
 
 
 class CreditNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=500)]
     lines: list[CreditNoteLineIn] = Field(min_length=1, max_length=200)
+
+
+class CreditNoteLineOut(BaseModel):
+    description: str
+    amount: MoneyOut
+    tax_category: str
+    tax_rate: DecimalOut
 
 
 class CreditNoteOut(BaseModel):
@@ -147,9 +167,9 @@ class CreditNoteOut(BaseModel):
     number: int
     issued_on: dt.date
     reason: str
-    lines: list[dict[str, Any]]
-    subtotal: int
-    tax_total: int
-    total: int
+    lines: list[CreditNoteLineOut]
+    subtotal: MoneyOut
+    tax_total: MoneyOut
+    total: MoneyOut
     tax_breakdown: list[TaxSubtotalOut]
     created_at: dt.datetime

@@ -19,9 +19,12 @@ from kakin.billing.models import (
     ReceivableLine,
 )
 from kakin.billing.schemas import AdjustmentIn, CreditNoteIn
+from kakin.contracts.models import Contract
+from kakin.kit.bounds import minor_units_of
 from kakin.kit.crypto import FieldCipher
+from kakin.kit.errors import pointer
 from kakin.kit.ids import new_id
-from kakin.kit.money import RoundingMode, from_minor, to_minor
+from kakin.kit.money import RoundingMode, to_minor
 from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
 from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.models import Tenant
@@ -119,7 +122,11 @@ def add_adjustment(session: Session, contract_id: str, body: AdjustmentIn) -> Ad
         id=new_id("adj"),
         contract_id=contract_id,
         subscription_id=body.subscription_id,
-        amount=int(body.amount),
+        amount=minor_units_of(
+            body.amount,
+            session.scalars(select(Contract.currency).where(Contract.id == contract_id)).one(),
+            pointer("body", "amount"),
+        ),
         tax_category=body.tax_category,
         reason=body.reason,
         actor=str(session.info.get("actor", "system")),
@@ -144,11 +151,15 @@ def issue_credit_note(
         raise ReceivableNotOpen(f"receivable {receivable.id} is {receivable.status}")
     currency = receivable.currency
     mode = TaxMode(receivable.tax_mode)
+    minor = [
+        minor_units_of(line.amount, currency, pointer("body", "lines", i, "amount"))
+        for i, line in enumerate(body.lines)
+    ]
     amounts = [
         (
             TaxCategory(line.tax_category),
             tax_rate_on(tax_rates, TaxCategory(line.tax_category), receivable.period_end),
-            from_minor(int(line.amount), currency),
+            line.amount,
         )
         for line in body.lines
     ]
@@ -165,11 +176,11 @@ def issue_credit_note(
         lines=[
             {
                 "description": line.description,
-                "amount": int(line.amount),
+                "amount": amount,
                 "tax_category": line.tax_category,
                 "tax_rate": str(rate),
             }
-            for line, (_, rate, _) in zip(body.lines, amounts, strict=True)
+            for line, amount, (_, rate, _) in zip(body.lines, minor, amounts, strict=True)
         ],
         subtotal=to_minor(total - tax_total, currency),
         tax_total=to_minor(tax_total, currency),

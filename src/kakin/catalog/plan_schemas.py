@@ -5,8 +5,10 @@ plan's proration mode; recurring fees (amount per interval, timing, interval); a
 optional suspension fee; one-time fees; usage charges (a usage item priced by a tariff,
 after an allowance); an optional minimum term with its early-termination rule. Each fee
 and charge has a `code` unique inside the version (the fee id lines and price overrides
-name). The same models are answered back, with references resolved to ids and defaults
-filled in, so a version read can be posted again as a revision.
+name). Money is in the plan's currency, major unit (kit.bounds.Money: a decimal string,
+less than 10^12, up to 6 places). The same models are answered back, with references
+resolved to ids and defaults filled in, so a version read can be posted again as a
+revision.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakin.catalog.schemas import Amount, Code, MasterIn, MasterOut, Name, Reference
+from kakin.catalog.schemas import Code, MasterIn, MasterOut, Name, Reference
+from kakin.kit.bounds import Date, Money, Quantity
 from kakin.rating.model import BillingTiming
 from kakin.rating.periods import IntervalAlignment
 from kakin.rating.proration import ProrationMode
@@ -38,7 +41,7 @@ class RecurringFee(BaseModel):
 
     code: Code
     name: Name
-    amount: Amount = Field(ge=0)
+    amount: Money
     tax_category: TaxCategoryCode = TaxCategoryCode.STANDARD
     timing: BillingTiming = BillingTiming.ARREARS
     interval_months: Literal[1, 2, 3, 6, 12] = 1
@@ -54,7 +57,7 @@ class SuspensionFee(BaseModel):
 
     code: Code
     name: Name
-    amount: Amount = Field(ge=0)
+    amount: Money
     tax_category: TaxCategoryCode = TaxCategoryCode.STANDARD
     per_quantity: bool = True
 
@@ -67,7 +70,7 @@ class OneTimeFee(BaseModel):
 
     code: Code
     name: Name
-    amount: Amount = Field(ge=0)
+    amount: Money
     tax_category: TaxCategoryCode = TaxCategoryCode.STANDARD
     per_quantity: bool = False
 
@@ -83,7 +86,7 @@ class UsageCharge(BaseModel):
     name: Name | None = None
     usage_item: Reference
     tariff_id: Reference
-    allowance: Amount = Field(Decimal(0), ge=0)
+    allowance: Quantity = Decimal(0)
     tax_category: TaxCategoryCode = TaxCategoryCode.STANDARD
 
 
@@ -95,8 +98,8 @@ class EarlyTermination(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rule: EarlyTerminationKind
-    amount: Amount | None = Field(None, ge=0)
-    cap: Amount | None = Field(None, ge=0)
+    amount: Money | None = None
+    cap: Money | None = None
     tax_category: TaxCategoryCode = TaxCategoryCode.OUT_OF_SCOPE
 
 
@@ -130,7 +133,7 @@ class PlanComponents(BaseModel):
 
 
 class PricePlanVersionIn(PlanComponents):
-    effective_from: dt.date = Field(description="the first day this version applies to")
+    effective_from: Date = Field(description="the first day this version applies to")
 
 
 class PricePlanIn(MasterIn, PricePlanVersionIn):

@@ -1,7 +1,8 @@
 """Pydantic shapes of the simple masters: services, usage items, discount tables, tax
 categories — and what every master shares. Tariffs and price plans have files of their own.
 
-Decimals are strings in JSON both ways (numbers are accepted on input too).
+Decimals are strings in JSON both ways (a JSON integer is accepted on input too); money is
+in the currency's major unit, and every bound is one of kit.bounds.
 """
 
 from __future__ import annotations
@@ -11,9 +12,20 @@ import enum
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kakin.catalog.models import CODE_LENGTH, NAME_LENGTH, MasterStatus
+from kakin.kit.bounds import (
+    Date,
+    DecimalOut,
+    Fraction,
+    Money,
+    MoneyOut,
+    MultiLine,
+    Percent,
+    PositiveQuantity,
+    SingleLine,
+)
 from kakin.kit.free_fields import FreeFieldsFilter, FreeFieldsIn, FreeFieldsOut
 from kakin.rating.discounts import DiscountKind, DiscountScope, WindowAnchor
 from kakin.rating.tax import TaxCategory as TaxCategoryCode
@@ -26,27 +38,14 @@ Code = Annotated[
 """A master code: letters, digits, `_`, `.` and `-` (no spaces), unique per tenant."""
 
 
-def plain_decimal(value: Decimal) -> str:
-    """A decimal in JSON: plain notation without trailing zeros, the same on every database
-    (PostgreSQL's NUMERIC answers `0.100000` where SQLite's text answers `0.10`)."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+Amount = DecimalOut
+"""A Decimal answered as a plain string (`"0.084"`, `"4800"`); money answers use
+`kit.bounds.MoneyOut`, inputs the bounded types of kit.bounds."""
 
+Name = Annotated[SingleLine, Field(min_length=1, max_length=NAME_LENGTH)]
 
-Amount = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str, when_used="json")]
-"""A Decimal answered as a plain string (`"0.084"`, `"4800"`)."""
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH)]
-
-Reference = Annotated[str, StringConstraints(min_length=1, max_length=CODE_LENGTH)]
+Reference = Annotated[SingleLine, Field(min_length=1, max_length=CODE_LENGTH)]
 """Another master named by its id or its code (stored as its id)."""
-
-PERCENT_PLACES = 4
-"""Discount rates (percent) carry at most 4 decimal places (12.3456 %)."""
-
-TAX_RATE_PLACES = 4
-"""Tax rates (fractions) carry at most 4 decimal places (0.1000 = 10 %)."""
-
 
 # --- what every master shares -----------------------------------------------------------
 
@@ -94,11 +93,11 @@ class MasterFilter(FreeFieldsFilter):
 
 
 class ServiceIn(MasterIn):
-    description: str | None = Field(None, max_length=2000)
+    description: Annotated[MultiLine, Field(max_length=2000)] | None = None
 
 
 class ServicePatch(MasterPatch):
-    description: str | None = Field(None, max_length=2000)
+    description: Annotated[MultiLine, Field(max_length=2000)] | None = None
 
 
 class ServiceOut(MasterOut):
@@ -121,13 +120,13 @@ class UsageItemIn(MasterIn):
     per call-unit). `unit` and `rating` cannot change later: they decide how recorded usage
     is rated, so a different unit is a different usage item."""
 
-    unit: Decimal = Field(Decimal(1), gt=0, decimal_places=6)
-    unit_name: str = Field(min_length=1, max_length=40)
+    unit: PositiveQuantity = Decimal(1)
+    unit_name: Annotated[SingleLine, Field(min_length=1, max_length=40)]
     rating: UsageRating = UsageRating.PER_TOTAL
 
 
 class UsageItemPatch(MasterPatch):
-    unit_name: str | None = Field(None, min_length=1, max_length=40)
+    unit_name: Annotated[SingleLine, Field(min_length=1, max_length=40)] | None = None
 
 
 class UsageItemOut(MasterOut):
@@ -158,7 +157,7 @@ class LoyaltyStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     years: int = Field(ge=0, le=200)
-    value: Amount = Field(ge=0)
+    value: Money
 
 
 class DiscountConditions(BaseModel):
@@ -174,14 +173,15 @@ class DiscountConditions(BaseModel):
 
 class DiscountTableIn(MasterIn):
     """割引表. `fixed_rate` takes `rate` in percent (0–100); `fixed_amount` takes `amount`
-    (≥ 0, in the currency's minor unit) and `currency` (default the tenant's). With
+    (money: ≥ 0, in the currency's major unit, with at most its minor-unit places) and
+    `currency` (default the tenant's). With
     `loyalty_steps` the reached step's value replaces `rate` / `amount`, which may then be
     left out. `scope` is the default scope of discounts made from the table. The kind,
     value, scope and conditions cannot change later (a different discount is a new table)."""
 
     kind: DiscountKind
-    rate: Decimal | None = Field(None, ge=0, le=100, decimal_places=PERCENT_PLACES)
-    amount: Decimal | None = Field(None, ge=0)
+    rate: Percent | None = None
+    amount: Money | None = None
     currency: Currency | None = None
     scope: DiscountScope = DiscountScope.ALL
     conditions: DiscountConditions | None = None
@@ -194,7 +194,7 @@ class DiscountTablePatch(MasterPatch):
 class DiscountTableOut(MasterOut):
     kind: DiscountKind
     rate: Amount | None = None
-    amount: Amount | None = None
+    amount: MoneyOut | None = None
     currency: str | None = None
     scope: DiscountScope
     conditions: DiscountConditions | None = None
@@ -208,8 +208,8 @@ class TaxRateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    effective_from: dt.date
-    rate: Decimal = Field(ge=0, lt=1, decimal_places=TAX_RATE_PLACES)
+    effective_from: Date
+    rate: Fraction
 
 
 class TaxRateOut(BaseModel):

@@ -12,7 +12,10 @@ The parameters are those of `kakin.rating.tariffs.Tariff` (RATING.md §4), flat 
 | `double_flat` | `lower` (L), `unit_price` (p), `upper` (U) |
 | `graduated` | `bands`: `[{up_to, unit_price, flat_fee?}]` (p_k, f_k), optional `mode` |
 
-Band bounds are strictly increasing and the last band is unbounded (`up_to: null`).
+Money (F, p, L, U, P_k, f_k) is in the major unit of the plan's currency, a decimal string
+(kit.bounds.Money: less than 10^12, up to 6 places); quantities (A, up_to) are
+kit.bounds.Quantity. Band bounds are strictly increasing and the last band is unbounded
+(`up_to: null`).
 Which parameters a shape needs, and that it has no others, is checked by
 `kakin.rating.tariffs.validate_tariff` — the one definition of a valid tariff.
 """
@@ -20,11 +23,11 @@ Which parameters a shape needs, and that it has no others, is checked by
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakin.catalog.schemas import Amount, MasterIn, MasterOut
+from kakin.kit.bounds import Date, Money, MoneyOut, Quantity
 from kakin.rating.tariffs import GraduatedMode, TariffShape
 
 MAX_BANDS = 100
@@ -35,10 +38,10 @@ class BandIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    up_to: Decimal | None = None
-    amount: Decimal | None = None
-    unit_price: Decimal | None = None
-    flat_fee: Decimal | None = None
+    up_to: Quantity | None = None
+    amount: Money | None = None
+    unit_price: Money | None = None
+    flat_fee: Money | None = None
 
 
 class TariffDefinitionIn(BaseModel):
@@ -46,13 +49,13 @@ class TariffDefinitionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    effective_from: dt.date = Field(description="the first day this definition applies to")
+    effective_from: Date = Field(description="the first day this definition applies to")
     shape: TariffShape
-    fixed_fee: Decimal | None = Field(None, description="F")
-    unit_price: Decimal | None = Field(None, description="p (up to 6 decimal places)")
-    included: Decimal | None = Field(None, description="A: included units")
-    lower: Decimal | None = Field(None, description="L: lower amount")
-    upper: Decimal | None = Field(None, description="U: upper amount (cap)")
+    fixed_fee: Money | None = Field(None, description="F")
+    unit_price: Money | None = Field(None, description="p (up to 6 decimal places)")
+    included: Quantity | None = Field(None, description="A: included units")
+    lower: Money | None = Field(None, description="L: lower amount")
+    upper: Money | None = Field(None, description="U: upper amount (cap)")
     bands: list[BandIn] | None = Field(None, max_length=MAX_BANDS)
     mode: GraduatedMode | None = Field(None, description="graduated only; default graduated")
 
@@ -63,20 +66,20 @@ class TariffIn(MasterIn, TariffDefinitionIn):
 
 class BandOut(BaseModel):
     up_to: Amount | None = None
-    amount: Amount | None = None
-    unit_price: Amount | None = None
-    flat_fee: Amount | None = None
+    amount: MoneyOut | None = None
+    unit_price: MoneyOut | None = None
+    flat_fee: MoneyOut | None = None
 
 
 class TariffVersionOut(BaseModel):
     id: str
     effective_from: dt.date
     shape: TariffShape
-    fixed_fee: Amount | None = None
-    unit_price: Amount | None = None
+    fixed_fee: MoneyOut | None = None
+    unit_price: MoneyOut | None = None
     included: Amount | None = None
-    lower: Amount | None = None
-    upper: Amount | None = None
+    lower: MoneyOut | None = None
+    upper: MoneyOut | None = None
     bands: list[BandOut] | None = None
     mode: GraduatedMode | None = None
     created_at: dt.datetime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -32,6 +31,7 @@ from kakin.contracts.schemas import (
     SubscriptionStateOut,
 )
 from kakin.contracts.timeline import EventKind
+from kakin.kit.bounds import Date
 from kakin.kit.concurrency import set_etag
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from kakin.tenancy.clock import tenant_today
@@ -181,7 +181,7 @@ def update_subscription(
 def subscription_state(
     subscription_id: str,
     ctx: Contracts,
-    on: Annotated[dt.date | None, Query(description="default: today")] = None,
+    on: Annotated[Date | None, Query(description="default: today")] = None,
 ) -> SubscriptionStateOut:
     """Plan, quantity, status and price overrides on one day."""
     day = on or tenant_today(ctx.tenant)

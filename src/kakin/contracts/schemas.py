@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kakin.kit.bounds import Date, Money, MoneyOut, SingleLine, SubscriptionQuantity
 from kakin.kit.free_fields import FreeFieldsFilter, FreeFieldsIn, FreeFieldsOut
-from kakin.kit.money import UNIT_PRICE_PLACES
 from kakin.tenancy.schemas import ClosingDay, Currency
 
 PaymentTermsDay = Annotated[int, Field(ge=1, le=31)] | Literal["eom"]
@@ -20,8 +19,8 @@ InvoiceDelivery = Literal["email", "post", "none"]
 ContractStatus = Literal["active", "ended", "cancelled"]
 SubscriptionStatus = Literal["active", "suspended", "cancelled"]
 DiscountScope = Literal["all", "recurring", "usage", "one_time"]
-ExternalId = Annotated[str, Field(min_length=1, max_length=100)]
-Id = Annotated[str, Field(min_length=1, max_length=40)]
+ExternalId = Annotated[SingleLine, Field(min_length=1, max_length=100)]
+Id = Annotated[SingleLine, Field(min_length=1, max_length=40)]
 
 
 def _refuse_nulls(model: BaseModel, names: tuple[str, ...]) -> None:
@@ -36,10 +35,10 @@ class BillingAddress(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    postal_code: str | None = Field(None, max_length=10)
-    address: str | None = Field(None, max_length=500)
-    phone: str | None = Field(None, max_length=30)
+    name: Annotated[SingleLine, Field(min_length=1, max_length=200)]
+    postal_code: Annotated[SingleLine, Field(max_length=10)] | None = None
+    address: Annotated[SingleLine, Field(max_length=500)] | None = None
+    phone: Annotated[SingleLine, Field(max_length=30)] | None = None
 
 
 # --- contracts ---------------------------------------------------------------------------
@@ -54,12 +53,12 @@ class ContractIn(FreeFieldsIn):
     payment_terms_months: int = Field(1, ge=0, le=3)
     payment_terms_day: PaymentTermsDay = "eom"
     payment_method_kind: PaymentMethodKind | None = None
-    payment_method_ref: str | None = Field(None, max_length=100)
+    payment_method_ref: Annotated[SingleLine, Field(max_length=100)] | None = None
     currency: Currency | None = Field(None, description="default: the tenant's")
     billing_address: BillingAddress | None = None
     invoice_delivery: InvoiceDelivery = "email"
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: Date
+    end_date: Date | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ContractIn:
@@ -79,11 +78,11 @@ class ContractPatch(FreeFieldsIn):
     payment_terms_months: int | None = Field(None, ge=0, le=3)
     payment_terms_day: PaymentTermsDay | None = None
     payment_method_kind: PaymentMethodKind | None = None
-    payment_method_ref: str | None = Field(None, max_length=100)
+    payment_method_ref: Annotated[SingleLine, Field(max_length=100)] | None = None
     billing_address: BillingAddress | None = None
     invoice_delivery: InvoiceDelivery | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ContractPatch:
@@ -123,8 +122,8 @@ class ContractOut(FreeFieldsOut):
 class ContractFilter(FreeFieldsFilter):
     """Query parameters (no `extra="forbid"`: `cursor` and `limit` share the query)."""
 
-    customer_id: str | None = None
-    external_customer_id: str | None = None
+    customer_id: Id | None = None
+    external_customer_id: ExternalId | None = None
     status: ContractStatus | None = None
     closing_day: ClosingDay | None = None
 
@@ -137,9 +136,9 @@ class SubscriptionIn(BaseModel):
 
     contract_id: Id
     price_plan_id: Id
-    quantity: int = Field(1, ge=1)
-    start_date: dt.date
-    end_date: dt.date | None = Field(None, description="planned end; default: the contract's")
+    quantity: SubscriptionQuantity = 1
+    start_date: Date
+    end_date: Date | None = Field(None, description="planned end; default: the contract's")
     external_ref: ExternalId | None = None
 
     @model_validator(mode="after")
@@ -158,7 +157,7 @@ class SubscriptionPatch(BaseModel):
 class SubscriptionEventOut(BaseModel):
     seq: int
     kind: str
-    effective_date: dt.date
+    effective_date: Date
     data: dict[str, Any]
     created_at: dt.datetime
     actor: str
@@ -171,7 +170,7 @@ class SubscriptionStateOut(BaseModel):
     status: Literal["pending", "active", "suspended", "ended"]
     price_plan_id: str | None = None
     quantity: int | None = None
-    overrides: dict[str, Decimal] = Field(default_factory=dict)
+    overrides: dict[str, MoneyOut] = Field(default_factory=dict)
 
 
 class SubscriptionOut(BaseModel):
@@ -196,16 +195,16 @@ class SubscriptionDetailOut(SubscriptionOut):
 class SubscriptionFilter(BaseModel):
     """Query parameters (no `extra="forbid"`: `cursor` and `limit` share the query)."""
 
-    contract_id: str | None = None
-    price_plan_id: str | None = None
+    contract_id: Id | None = None
+    price_plan_id: Id | None = None
     status: SubscriptionStatus | None = None
-    external_ref: str | None = None
+    external_ref: ExternalId | None = None
 
 
 class Dated(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    effective_date: dt.date
+    effective_date: Date
 
 
 class PlanChangeIn(Dated):
@@ -213,15 +212,15 @@ class PlanChangeIn(Dated):
 
 
 class QuantityChangeIn(Dated):
-    quantity: int = Field(ge=1)
+    quantity: SubscriptionQuantity
 
 
 class PriceOverrideIn(Dated):
     """相対価格: `amount` replaces the plan's amount `component_code` from the date on;
     null removes the override from that date on."""
 
-    component_code: str = Field(min_length=1, max_length=50)
-    amount: Decimal | None = Field(ge=0, max_digits=18, decimal_places=UNIT_PRICE_PLACES)
+    component_code: Annotated[SingleLine, Field(min_length=1, max_length=64)]
+    amount: Money | None
 
 
 # --- discounts ---------------------------------------------------------------------------
@@ -234,8 +233,8 @@ class DiscountIn(BaseModel):
     subscription_id: Id | None = Field(None, description="null: a discount on the whole contract")
     discount_table_id: Id
     scope: DiscountScope | None = Field(None, description="default: the discount table's, else all")
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: Date
+    end_date: Date | None = None
     priority: int = Field(0, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
@@ -249,8 +248,8 @@ class DiscountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scope: DiscountScope | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
     priority: int | None = Field(None, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
@@ -276,5 +275,5 @@ class DiscountOut(BaseModel):
 class DiscountFilter(BaseModel):
     """Query parameters (no `extra="forbid"`: `cursor` and `limit` share the query)."""
 
-    contract_id: str | None = None
-    subscription_id: str | None = None
+    contract_id: Id | None = None
+    subscription_id: Id | None = None

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kakin.customers import normalise
+from kakin.kit.bounds import Date, DateTime, SingleLine
 from kakin.kit.free_fields import FreeFieldsFilter, FreeFieldsIn, FreeFieldsOut
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -27,7 +28,7 @@ Kana = Annotated[str, Field(max_length=1_000), AfterValidator(normalise.normalis
 Nationality = Annotated[
     str, Field(max_length=2, examples=["JP"]), AfterValidator(normalise.normalise_nationality)
 ]
-BirthDate = Annotated[dt.date, AfterValidator(normalise.check_birth_date)]
+BirthDate = Annotated[Date, AfterValidator(normalise.check_birth_date)]
 PostalCode = Annotated[
     str,
     Field(max_length=20, examples=["100-0001"]),
@@ -40,9 +41,9 @@ Email = Annotated[
     Field(max_length=normalise.EMAIL_MAX + 20, examples=["taro@example.com"]),
     AfterValidator(normalise.normalise_email),
 ]
-GroupName = Annotated[str, Field(min_length=1, max_length=200)]
+GroupName = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 Organisation = Annotated[
-    str,
+    SingleLine,
     Field(max_length=200, examples=["株式会社ミライ"]),
     AfterValidator(normalise.normalise_name),
 ]
@@ -169,10 +170,10 @@ class CustomerFilter(FreeFieldsFilter):
     name_kana: str | None = Field(None, min_length=1, max_length=1_000)
     phone: str | None = Field(None, min_length=1, max_length=40)
     email: str | None = Field(None, min_length=1, max_length=300)
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    updated_from: dt.datetime | None = None
-    updated_to: dt.datetime | None = None
+    created_from: DateTime | None = None
+    created_to: DateTime | None = None
+    updated_from: DateTime | None = None
+    updated_to: DateTime | None = None
     include_deleted: bool = False
 
 

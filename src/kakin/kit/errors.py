@@ -119,7 +119,8 @@ def _validation_errors(exc: RequestValidationError) -> list[tuple[str, str]]:
     errors = []
     for err in exc.errors():
         loc = [p for p in err.get("loc", ()) if p not in ("function-after",)]
-        msg = str(err.get("msg", "invalid"))
+        # a validator's own reason, without Pydantic's "Value error, " in front of it
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         # Pydantic's messages may quote the input; never echo personal data back.
         errors.append((pointer(*loc), msg))
     return errors

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import jaconv
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from kakin.kit.bounds import SingleLine
 from kakin.kit.money import RoundingMode
 
 
@@ -43,7 +44,7 @@ def check_registration_number(value: str) -> str:
     12 digits after it, Pn the n-th digit counted from the right, Qn = 1 for odd n and 2
     for even n.
     """
-    if not re.fullmatch(r"T\d{13}", value):
+    if not re.fullmatch(r"T[0-9]{13}", value):
         raise ValueError("must be 'T' followed by 13 digits")
     digits = value[1:]
     body = digits[1:]
@@ -61,8 +62,8 @@ def check_time_zone(value: str) -> str:
     return value
 
 
-RegistrationNumber = Annotated[str, AfterValidator(check_registration_number)]
-TimeZone = Annotated[str, AfterValidator(check_time_zone)]
+RegistrationNumber = Annotated[str, Field(max_length=14), AfterValidator(check_registration_number)]
+TimeZone = Annotated[SingleLine, Field(max_length=64), AfterValidator(check_time_zone)]
 Currency = Literal["JPY", "KRW", "USD", "EUR", "GBP", "CNY", "TWD"]
 """The currencies of kit.money.MINOR_UNITS (a test keeps the two in step)."""
 ClosingDay = Literal["5", "10", "15", "20", "25", "eom"]
@@ -103,7 +104,7 @@ class TenantSettingsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Annotated[SingleLine, Field(min_length=1, max_length=200)] | None = None
     time_zone: TimeZone | None = None
     currency: Currency | None = None
     default_closing_day: ClosingDay | None = None
@@ -111,7 +112,7 @@ class TenantSettingsIn(BaseModel):
     tax_rounding: RoundingMode | None = None
     tax_mode: Literal["exclusive", "inclusive"] | None = None
     language: Literal["ja", "en"] | None = None
-    issuer_name: str | None = Field(None, max_length=200)
+    issuer_name: Annotated[SingleLine, Field(max_length=200)] | None = None
     registration_number: RegistrationNumber | None = None
     issuer_address: str | None = Field(None, min_length=1, max_length=300)
     issuer_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()\-]{5,38}$")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
 
+from kakin.kit.bounds import Date
 from kakin.kit.concurrency import check_if_match, set_etag
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -111,8 +111,8 @@ def list_usage_records(
     subscription_id: str | None = None,
     subscription_external_ref: str | None = None,
     usage_item: Annotated[str | None, Query(description="a usage item's code")] = None,
-    used_from: Annotated[dt.date | None, Query(description="first local day")] = None,
-    used_to: Annotated[dt.date | None, Query(description="last local day")] = None,
+    used_from: Annotated[Date | None, Query(description="first local day")] = None,
+    used_to: Annotated[Date | None, Query(description="last local day")] = None,
     cursor: str | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[UsageRecordOut]:

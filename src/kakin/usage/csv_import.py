@@ -14,6 +14,10 @@ A header line, then one usage record per line::
 - `usage_item`: the usage item's code; `quantity`: a decimal (≥ 0, up to 6 places);
   `used_at`: ISO 8601 with a UTC offset. The record belongs to the tenant-local date.
 - Encoding UTF-8, with or without BOM, or CP932 (Shift_JIS, as Excel saves it).
+- Bounds: a field holds at most `csv.field_size_limit()` characters (131,072) and no
+  control characters (kit.bounds); the other bounds are those of the API.
+
+Every error names its line, and its field when it has one (`line 12, quantity`).
 
 The rules are those of the API (`usage.intake`, the same code): every bad line is listed
 and then nothing is stored; a record_id registered earlier with the same content is
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kakin.kit.bounds import text_problem
 from kakin.kit.db import tenant_session
 from kakin.kit.errors import Problem
 from kakin.runtime import Runtime
@@ -99,7 +104,10 @@ def read_chunks(path: Path, encoding: str, size: int = CHUNK_ROWS) -> Iterator[C
     """Chunks of (records as field → text, the line number of each, malformed lines)."""
     with path.open(encoding=encoding, newline="") as f:
         reader = csv.reader(f)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise ImportFailed([("line 1", f"not readable as CSV ({exc})")]) from None
         if header is None:
             raise ImportFailed([("line 1", "the file is empty; it needs a header line")])
         names = [name.strip() for name in header]
@@ -116,20 +124,46 @@ def read_chunks(path: Path, encoding: str, size: int = CHUNK_ROWS) -> Iterator[C
         records: list[dict[str, Any]] = []
         lines: list[int] = []
         malformed: list[tuple[str, str]] = []
-        for row in reader:
+        for row in _rows(reader):
+            if isinstance(row, str):  # the csv module refused the line
+                malformed.append((f"line {reader.line_num}", row))
+                continue
             if not row:
                 continue  # a blank line
             if len(row) != width:
                 where = f"line {reader.line_num}"
                 malformed.append((where, f"{len(row)} fields, the header has {width}"))
                 continue
-            records.append(dict(zip(names, row, strict=True)))
+            record = dict(zip(names, row, strict=True))
+            bad = [(n, p) for n, v in record.items() if (p := text_problem(v, single_line=True))]
+            if bad:
+                malformed += [(f"line {reader.line_num}, {n}", p) for n, p in bad]
+                continue
+            records.append(record)
             lines.append(reader.line_num)
             if len(records) >= size:
                 yield records, lines, malformed
                 records, lines, malformed = [], [], []
         if records or malformed:
             yield records, lines, malformed
+
+
+def _rows(reader: Any) -> Iterator[list[str] | str]:
+    """The reader's rows; a line the csv module cannot read gives its reason instead
+    (a field over `csv.field_size_limit()`, a stray quote), and reading goes on."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            reason = str(exc)
+            if "field limit" in reason:
+                reason = f"a field is longer than {limit} characters"
+            yield f"not readable as CSV ({reason})"
+            continue
+        yield row
 
 
 def _locate(lines: list[int]) -> Locate:

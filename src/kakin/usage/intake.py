@@ -39,6 +39,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kakin.catalog.models import UsageItem
 from kakin.contracts.models import Subscription
+from kakin.kit.bounds import check_date_range
 from kakin.kit.db import current_tenant, insert_rows, utcnow
 from kakin.usage.errors import (
     ConcurrentUsageRegistration,
@@ -74,7 +75,9 @@ LOOKUP_CHUNK_POSTGRESQL = 50_000
 """Ids per lookup query on PostgreSQL, where they travel as one array parameter."""
 
 _ALLOWED = frozenset(FIELDS)
-_QUANTITY = re.compile(rf"\d{{1,{QUANTITY_DIGITS}}}(?:\.\d{{1,{QUANTITY_PLACES}}})?")
+_QUANTITY = re.compile(
+    rf"[0-9]{{1,{QUANTITY_DIGITS}}}(?:\.[0-9]{{1,{QUANTITY_PLACES}}})?"  # ASCII digits only
+)
 _UTC = dt.UTC
 
 Locate = Callable[[int, str], str]
@@ -203,7 +206,7 @@ def parse_used_at(value: Any) -> dt.datetime | str:
         return "not an ISO 8601 timestamp"
     if moment.tzinfo is None:
         return "needs a UTC offset, e.g. 2026-11-01T09:30:00+09:00 or …Z"
-    return moment
+    return check_date_range(moment) or moment
 
 
 @dataclass(slots=True)

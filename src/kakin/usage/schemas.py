@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from kakin.usage.intake import MAX_BATCH
 from kakin.usage.models import RECORD_ID_LENGTH
 
-QUANTITY_PATTERN = r"^\d{1,18}(\.\d{1,6})?$"
+QUANTITY_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,6})?$"
 
 
 class UsageRecordIn(BaseModel):
@@ -42,8 +42,8 @@ class UsageRecordIn(BaseModel):
         examples=["1024", "12.5"],
     )
     used_at: AwareDatetime = Field(
-        description="when it was used, ISO 8601 with a UTC offset; the record belongs to "
-        "the tenant-local date of this instant"
+        description="when it was used, ISO 8601 with a UTC offset, between 1900-01-01 and "
+        "2199-12-31 (kit.bounds); the record belongs to the tenant-local date of this instant"
     )
 
 
