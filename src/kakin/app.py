@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import Scope
 
 from kakin import __version__
+from kakin.api_examples import REQUEST_EXAMPLES
 from kakin.audit.api import router as audit_router
 from kakin.billing.api import router as billing_router
 from kakin.billing.charges_api import router as charges_router
@@ -20,6 +21,8 @@ from kakin.contracts.api import router as contracts_router
 from kakin.customers.api import router as customers_router
 from kakin.kit.errors import install_problem_handlers
 from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
+from kakin.kit.openapi import install_offline_docs, install_openapi, operation_id
+from kakin.kit.query import reject_unknown_query_parameters
 from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy.api import router as tenancy_router
@@ -58,6 +61,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # --- the API surface (issue 6 §7): operation ids, strict query, offline docs ---
+        generate_unique_id_function=operation_id,
+        dependencies=[Depends(reject_unknown_query_parameters)],
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.runtime = rt
     install_problem_handlers(app)
@@ -69,7 +78,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], operation_id="getHealth")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
@@ -87,4 +96,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+
+    # --- the OpenAPI document and its offline /docs and /redoc (issue 6 §7) ---
+    install_openapi(app, REQUEST_EXAMPLES)
+    install_offline_docs(app)
     return app

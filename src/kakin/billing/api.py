@@ -143,7 +143,11 @@ def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
     )
 
 
-@router.get("/v1/receivables/{receivable_id}", response_model=ReceivableDetailOut)
+@router.get(
+    "/v1/receivables/{receivable_id}",
+    response_model=ReceivableDetailOut,
+    operation_id="getReceivable",
+)
 def get_receivable_route(
     ctx: Rating, receivable_id: str, response: Response
 ) -> ReceivableDetailOut:

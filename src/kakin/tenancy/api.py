@@ -14,7 +14,7 @@ from kakin.audit.service import record
 from kakin.kit.concurrency import check_if_match, set_etag
 from kakin.kit.db import tenant_session
 from kakin.tenancy.deps import AnyScope, get_runtime
-from kakin.tenancy.schemas import TenantOut, TenantSettingsIn, TokenOut
+from kakin.tenancy.schemas import OAuthError, TenantOut, TenantSettingsIn, TokenOut
 from kakin.tenancy.service import (
     InvalidClient,
     apply_settings,
@@ -56,7 +56,11 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 @router.post(
     "/v1/oauth/token",
     response_model=TokenOut,
-    responses={400: {"description": "RFC 6749 §5.2 error"}, 401: {"description": "invalid_client"}},
+    responses={
+        400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"},
+        401: {"model": OAuthError, "description": "invalid_client"},
+    },
+    operation_id="issueToken",
 )
 def token(
     request: Request,
@@ -102,6 +106,7 @@ def token(
     status_code=200,
     response_class=Response,
     responses={200: {"description": "revoked, or was not valid (RFC 7009 §2.2)", "content": {}}},
+    operation_id="revokeToken",
 )
 def revoke(request: Request, token: Annotated[str, Form()]) -> Response:
     """RFC 7009: revoke an access token. The token itself is the proof of possession."""
@@ -112,13 +117,13 @@ def revoke(request: Request, token: Annotated[str, Form()]) -> Response:
     return Response(status_code=200)
 
 
-@router.get("/v1/tenant", response_model=TenantOut, tags=["tenant"])
+@router.get("/v1/tenant", response_model=TenantOut, tags=["tenant"], operation_id="getTenant")
 def get_tenant_settings(ctx: AnyScope, response: Response) -> TenantOut:
     set_etag(response, ctx.tenant.version)
     return TenantOut.model_validate(ctx.tenant)
 
 
-@router.patch("/v1/tenant", response_model=TenantOut, tags=["tenant"])
+@router.patch("/v1/tenant", response_model=TenantOut, tags=["tenant"], operation_id="updateTenant")
 def change_tenant_settings(
     ctx: AnyScope,
     changes: TenantSettingsIn,

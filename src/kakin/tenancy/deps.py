@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from sqlalchemy.orm import Session
 
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import Unauthorized
+from kakin.kit.openapi import CLIENT_CREDENTIALS
 from kakin.runtime import Runtime
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
 from kakin.tenancy.models import Tenant
@@ -88,7 +89,10 @@ def require(scope: str | None) -> Any:
     use only the functions it needs).
     """
 
-    def dependency(request: Request) -> Iterator[ApiContext]:
+    # declares the OAuth 2.0 scheme and this scope on the operation (kit.openapi)
+    documented = Security(CLIENT_CREDENTIALS, scopes=[scope] if scope else [])
+
+    def dependency(request: Request, _: str | None = documented) -> Iterator[ApiContext]:
         runtime = get_runtime(request)
         session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
         try:

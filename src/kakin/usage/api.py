@@ -81,6 +81,7 @@ def register_usage_record(ctx: Rating, response: Response, body: JsonBody) -> Us
     responses=_REGISTER_ERRORS,
     openapi_extra=request_body_schema(UsageRecordBatchIn),
     summary=f"Register up to {MAX_BATCH:,} usage records, all or nothing",
+    operation_id="createUsageRecordBatch",
 )
 def register_usage_batch(ctx: Rating, body: JsonBody) -> BatchResult:
     """Any invalid record and nothing is stored: the 422 lists every bad record with its
