@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import Depends, FastAPI
+from pydantic import BaseModel
 from starlette.types import Scope
 
 from kakin import __version__
@@ -37,6 +39,11 @@ token as `Authorization: Bearer …`. Errors are RFC 9457 `application/problem+j
 Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency-Key`;
 changes accept `If-Match` with the ETag you read.
 """
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -79,8 +86,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
 
     @app.get("/healthz", tags=["health"], operation_id="getHealth")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__)
 
     routers = (
         tenancy_router,

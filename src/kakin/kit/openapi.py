@@ -12,8 +12,9 @@ instead of in every decorator:
   `<Id>Form`.
 - every error status an operation can return is documented with ONE `Problem` schema
   (RFC 9457, `application/problem+json`, with the `errors` list of field pointers) — by
-  rule from what the route takes (a body: 400/413; a token: 401/403; a path id: 404; a
-  authenticated write: 409; `If-Match`: 412; always 422 and 500), plus what the route itself declares.
+  rule from what the route takes (a body: 400/413; a token: 401/403; a path id: 404; an
+  authenticated write: 409; `If-Match`: 412; always 422 and 500), plus what the route
+  itself declares.
 - the `Idempotency-Key` (authenticated POST) and `If-Match` headers are declared with
   their meaning, and the main request bodies carry an example.
 

@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from kakin.kit.errors import InvalidRequest, pointer
 
-
 _DECLARED: dict[int, tuple[APIRoute, frozenset[str]]] = {}
 
 
