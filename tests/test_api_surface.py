@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories.api import Api
 from tests.factories.catalog import (
+    create_discount_table,
     create_service,
     create_tariff,
     create_usage_item,
@@ -129,4 +130,42 @@ def test_masters_are_named_by_code_wherever_an_id_is_taken(api: Api) -> None:
         },
     )
     assert subscription.status_code == 201, subscription.text
-    assert subscription.json()["price_plan_id"] == plan["id"]
+    sub = subscription.json()
+    assert sub["price_plan_id"] == plan["id"]
+    listed = api.get("/v1/subscriptions", params={"price_plan_id": plan["code"]}).json()
+    assert [s["id"] for s in listed["items"]] == [sub["id"]]
+    other = api.created(
+        "/v1/price-plans", price_plan_body(service["code"], tariff["code"], item["code"])
+    )
+    change = api.post(
+        f"/v1/subscriptions/{sub['id']}/plan-changes",
+        json={"effective_date": "2026-11-01", "price_plan_id": other["code"]},
+    )
+    assert change.status_code == 201, change.text
+    assert change.json()["events"][-1]["data"]["price_plan_id"] == other["id"]
+    table = create_discount_table(api)
+    discount = api.post(
+        "/v1/discounts",
+        json={
+            "contract_id": contract["id"],
+            "discount_table_id": table["code"],
+            "start_date": contract["start_date"],
+        },
+    )
+    assert discount.status_code == 201, discount.text
+    assert discount.json()["discount_table_id"] == table["id"]
+    # and the other way round: a usage item is named by its id as well as its code
+    usage = api.post(
+        "/v1/usage-records",
+        json={
+            "record_id": "r-1",
+            "subscription_id": sub["id"],
+            "usage_item": item["id"],
+            "quantity": "1280",
+            "used_at": "2026-10-15T12:00:00+09:00",
+        },
+    )
+    assert usage.status_code == 201, usage.text
+    assert usage.json()["usage_item"] == item["code"]
+    by_id = api.get("/v1/usage-records", params={"usage_item": item["id"]}).json()["items"]
+    assert [r["record_id"] for r in by_id] == ["r-1"]

@@ -382,12 +382,24 @@ def subscription_state(session: Session, sub_id: str, on: dt.date) -> Subscripti
     return state_out(timeline, on)
 
 
+def _plan_ids(reference: str) -> Any:
+    """The ids of the price plan named by `reference`, its id or its code."""
+    plan_model = lazy_attr("kakin.catalog.models", "PricePlan")
+    if plan_model is None:  # pragma: no cover - catalog not installed
+        return [reference]
+    return select(plan_model.id).where(
+        (plan_model.id == reference) | (plan_model.code == reference)
+    )
+
+
 def search_subscriptions(filters: SubscriptionFilter) -> Select[Any]:
     statement = select(Subscription)
     if filters.contract_id is not None:
         statement = statement.where(Subscription.contract_id == filters.contract_id)
     if filters.price_plan_id is not None:
-        statement = statement.where(Subscription.price_plan_id == filters.price_plan_id)
+        statement = statement.where(
+            Subscription.price_plan_id.in_(_plan_ids(filters.price_plan_id))
+        )
     if filters.status is not None:
         statement = statement.where(Subscription.status == filters.status)
     if filters.external_ref is not None:

@@ -111,7 +111,7 @@ def list_usage_records(
     ctx: Rating,
     subscription_id: str | None = None,
     subscription_external_ref: str | None = None,
-    usage_item: Annotated[str | None, Query(description="a usage item's code")] = None,
+    usage_item: Annotated[str | None, Query(description="a usage item's code or id")] = None,
     used_from: Annotated[dt.date | None, Query(description="first local day")] = None,
     used_to: Annotated[dt.date | None, Query(description="last local day")] = None,
     cursor: str | None = None,
