@@ -34,10 +34,13 @@ from kakin.usage.api import router as usage_router
 API_DESCRIPTION = """\
 kakin (課金): customers, contracts, masters and rating for subscription businesses.
 
-Authenticate with `POST /v1/oauth/token` (OAuth 2.0 client credentials) and send the
-token as `Authorization: Bearer …`. Errors are RFC 9457 `application/problem+json`.
+Authenticate with `POST /v1/oauth/token` (OAuth 2.0 client credentials; the *Authorize*
+button here does it) and send the token as `Authorization: Bearer …`. Errors are RFC 9457
+`application/problem+json`, a 422 naming each bad field (an unknown query parameter too).
 Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency-Key`;
-changes accept `If-Match` with the ETag you read.
+changes accept `If-Match` with the ETag you read. Masters are named by id or by code.
+Money is a decimal string in the currency's major unit. The guides are in the
+repository's `docs/` folder.
 """
 
 
