@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import Depends, FastAPI
+from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kakin import __version__
+from kakin.api_examples import REQUEST_EXAMPLES
 from kakin.audit.api import router as audit_router
 from kakin.billing.api import router as billing_router
 from kakin.billing.charges_api import router as charges_router
@@ -23,6 +26,8 @@ from kakin.kit.body_limit import BodySizeLimit
 from kakin.kit.bounds import check_request_values
 from kakin.kit.errors import install_problem_handlers
 from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
+from kakin.kit.openapi import install_offline_docs, install_openapi, operation_id
+from kakin.kit.query import reject_unknown_query_parameters
 from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy.api import router as tenancy_router
@@ -32,10 +37,13 @@ from kakin.usage.api import router as usage_router
 API_DESCRIPTION = """\
 kakin (課金): customers, contracts, masters and rating for subscription businesses.
 
-Authenticate with `POST /v1/oauth/token` (OAuth 2.0 client credentials) and send the
-token as `Authorization: Bearer …`. Errors are RFC 9457 `application/problem+json`.
+Authenticate with `POST /v1/oauth/token` (OAuth 2.0 client credentials; the *Authorize*
+button here does it) and send the token as `Authorization: Bearer …`. Errors are RFC 9457
+`application/problem+json`, a 422 naming each bad field (an unknown query parameter too).
 Lists use cursor pagination (`cursor`, `limit`); every POST accepts `Idempotency-Key`;
-changes accept `If-Match` with the ETag you read.
+changes accept `If-Match` with the ETag you read. Masters are named by id or by code.
+Money is a decimal string in the currency's major unit. The guides are in the
+repository's `docs/` folder.
 """
 
 
@@ -65,6 +73,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     own_runtime = runtime is None
     rt = runtime or Runtime.from_settings(get_settings())
@@ -87,7 +100,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(check_request_values)],
+        # --- the API surface (issue 6 §7): operation ids, strict query, offline docs ---
+        generate_unique_id_function=operation_id,
+        dependencies=[Depends(check_request_values), Depends(reject_unknown_query_parameters)],
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.runtime = rt
     install_problem_handlers(app)
@@ -101,9 +119,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)  # outermost: replays and errors get them too
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get("/healthz", tags=["health"], operation_id="getHealth")
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__)
 
     routers = (
         tenancy_router,
@@ -119,4 +137,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+
+    # --- the OpenAPI document and its offline /docs and /redoc (issue 6 §7) ---
+    install_openapi(app, REQUEST_EXAMPLES)
+    install_offline_docs(app)
     return app

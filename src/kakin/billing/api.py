@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, tuple_
 
 from kakin.billing import closing
@@ -151,7 +151,11 @@ def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
     )
 
 
-@router.get("/v1/receivables/{receivable_id}", response_model=ReceivableDetailOut)
+@router.get(
+    "/v1/receivables/{receivable_id}",
+    response_model=ReceivableDetailOut,
+    operation_id="getReceivable",
+)
 def get_receivable_route(
     ctx: Rating, receivable_id: str, response: Response
 ) -> ReceivableDetailOut:
@@ -179,13 +183,18 @@ class FinalizeMonthIn(BaseModel):
     billing_month: Annotated[str, Query(pattern=BILLING_MONTH_PATTERN)]
 
 
-@router.post("/v1/receivables/finalize")
-def finalize_billing_month(ctx: Rating, body: FinalizeMonthIn) -> dict[str, Any]:
+class FinalizedMonthOut(BaseModel):
+    billing_month: str
+    finalized: int = Field(description="how many drafts were issued")
+
+
+@router.post("/v1/receivables/finalize", response_model=FinalizedMonthOut)
+def finalize_billing_month(ctx: Rating, body: FinalizeMonthIn) -> FinalizedMonthOut:
     """Finalise every draft of a billing month (the end of the tenant's review window)."""
-    return {
-        "billing_month": body.billing_month,
-        "finalized": finalize_month(ctx.session, ctx.cipher, ctx.tenant, body.billing_month),
-    }
+    return FinalizedMonthOut(
+        billing_month=body.billing_month,
+        finalized=finalize_month(ctx.session, ctx.cipher, ctx.tenant, body.billing_month),
+    )
 
 
 @router.get("/v1/receivable-lines", response_model=Page[ReceivableLineOut])

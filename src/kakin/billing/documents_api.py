@@ -34,6 +34,7 @@ def _pdf(body: bytes, filename: str) -> Response:
     "/v1/receivables/{receivable_id}/invoice.pdf",
     response_class=Response,
     responses={200: {"content": {PDF: {}}, "description": "the (qualified) invoice as PDF"}},
+    operation_id="getInvoicePdf",
 )
 def invoice_pdf(ctx: Rating, receivable_id: str) -> Response:
     """The invoice of a receivable: a qualified invoice (適格請求書) once finalised, a
@@ -54,6 +55,7 @@ def invoice_pdf(ctx: Rating, receivable_id: str) -> Response:
     "/v1/credit-notes/{credit_note_id}/credit-note.pdf",
     response_class=Response,
     responses={200: {"content": {PDF: {}}, "description": "the credit note as PDF"}},
+    operation_id="getCreditNotePdf",
 )
 def credit_note_pdf(ctx: Rating, credit_note_id: str) -> Response:
     note = ctx.session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))

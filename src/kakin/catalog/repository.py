@@ -50,18 +50,22 @@ def kind_of(model: type[Any]) -> str:
     return KINDS[model]
 
 
-def get_master(session: Session, model: type[M], master_id: str) -> M:
-    """The master with this id, or `MasterNotFound` (also for other tenants' ids)."""
-    row = session.scalar(select(model).where(model.id == master_id))
+def get_master(session: Session, model: type[M], reference: str) -> M:
+    """The master with this id or code, or `MasterNotFound` (also for other tenants')."""
+    row = find_by_reference(session, model, reference)
     if row is None:
-        raise MasterNotFound(kind_of(model), master_id)
+        raise MasterNotFound(kind_of(model), reference)
     return row
 
 
 def find_by_reference(session: Session, model: type[M], reference: str) -> M | None:
-    """A master named by its id or by its code."""
+    """A master named by its id or by its code (the API takes either wherever it takes a
+    master; an id wins over another master's equal code)."""
     return session.scalar(
-        select(model).where((model.id == reference) | (model.code == reference)).limit(1)
+        select(model)
+        .where((model.id == reference) | (model.code == reference))
+        .order_by((model.id == reference).desc())
+        .limit(1)
     )
 
 

@@ -177,7 +177,11 @@ def update_subscription(
     return _detail(ctx, sub, response)
 
 
-@router.get("/v1/subscriptions/{subscription_id}/state", responses=_CONFLICTS)
+@router.get(
+    "/v1/subscriptions/{subscription_id}/state",
+    responses=_CONFLICTS,
+    operation_id="getSubscriptionState",
+)
 def subscription_state(
     subscription_id: str,
     ctx: Contracts,
@@ -205,7 +209,10 @@ def _event(
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/plan-changes", status_code=201, responses=_CONFLICTS
+    "/v1/subscriptions/{subscription_id}/plan-changes",
+    status_code=201,
+    responses=_CONFLICTS,
+    operation_id="changePlan",
 )
 def change_plan(
     subscription_id: str,
@@ -227,7 +234,10 @@ def change_plan(
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/quantity-changes", status_code=201, responses=_CONFLICTS
+    "/v1/subscriptions/{subscription_id}/quantity-changes",
+    status_code=201,
+    responses=_CONFLICTS,
+    operation_id="changeQuantity",
 )
 def change_quantity(
     subscription_id: str,
@@ -248,7 +258,10 @@ def change_quantity(
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/suspensions", status_code=201, responses=_CONFLICTS
+    "/v1/subscriptions/{subscription_id}/suspensions",
+    status_code=201,
+    responses=_CONFLICTS,
+    operation_id="suspendSubscription",
 )
 def suspend(
     subscription_id: str, body: Dated, ctx: Contracts, response: Response, if_match: IfMatch = None
@@ -258,7 +271,10 @@ def suspend(
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/resumptions", status_code=201, responses=_CONFLICTS
+    "/v1/subscriptions/{subscription_id}/resumptions",
+    status_code=201,
+    responses=_CONFLICTS,
+    operation_id="resumeSubscription",
 )
 def resume(
     subscription_id: str, body: Dated, ctx: Contracts, response: Response, if_match: IfMatch = None
@@ -268,7 +284,10 @@ def resume(
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/cancellations", status_code=201, responses=_CONFLICTS
+    "/v1/subscriptions/{subscription_id}/cancellations",
+    status_code=201,
+    responses=_CONFLICTS,
+    operation_id="cancelSubscription",
 )
 def cancel(
     subscription_id: str, body: Dated, ctx: Contracts, response: Response, if_match: IfMatch = None

@@ -77,7 +77,7 @@ def create_discount(session: Session, tenant: Tenant, data: DiscountIn) -> Disco
         id=new_id("dis"),
         contract_id=contract.id,
         subscription_id=data.subscription_id,
-        discount_table_id=data.discount_table_id,
+        discount_table_id=table.id,
         scope=data.scope or _default_scope(table),
         start_date=data.start_date,
         end_date=data.end_date,

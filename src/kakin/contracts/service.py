@@ -89,12 +89,20 @@ def lazy_attr(module: str, name: str) -> Any | None:
 
 
 def find_master(session: Session, kind: str, master_id: str) -> Any | None:
-    """The master row (customer, price plan, discount table), or None if there is none."""
+    """The master row (customer by id; price plan, discount table by id or code), or None."""
     module, class_name, _ = _MASTER_MODELS[kind]
     model = lazy_attr(module, class_name)
     if model is None:  # pragma: no cover - the neighbour domain is not installed
         return None
-    return session.scalar(select(model).where(model.id == master_id))
+    if kind == "customer":
+        return session.scalar(select(model).where(model.id == master_id))
+    # a catalog master is named by its id or its code (the API's rule); the id wins
+    return session.scalar(
+        select(model)
+        .where((model.id == master_id) | (model.code == master_id))
+        .order_by((model.id == master_id).desc())
+        .limit(1)
+    )
 
 
 def master_problem(session: Session, kind: str, master_id: str) -> tuple[Any, str | None]:

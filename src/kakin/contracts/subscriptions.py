@@ -167,16 +167,21 @@ def subscription_detail(
 # --- use cases -----------------------------------------------------------------------------
 
 
-def _plan_problems(session: Session, plan_id: str, contract: Contract) -> list[tuple[str, str]]:
-    """Why `plan_id` cannot be taken up on `contract` (unknown, retired, other currency)."""
+def _plan_problems(
+    session: Session, reference: str, contract: Contract
+) -> tuple[str, list[tuple[str, str]]]:
+    """The id of the plan `reference` (an id or a code) names, and why it cannot be taken
+    up on `contract` (unknown, retired, other currency)."""
     where = pointer("body", "price_plan_id")
-    plan, problem = master_problem(session, "price_plan", plan_id)
+    plan, problem = master_problem(session, "price_plan", reference)
     if problem is not None:
-        return [(where, problem)]
+        return reference, [(where, problem)]
     currency = getattr(plan, "currency", None)
     if currency is not None and currency != contract.currency:
-        return [(where, f"the price plan is in {currency}, the contract in {contract.currency}")]
-    return []
+        return plan.id, [
+            (where, f"the price plan is in {currency}, the contract in {contract.currency}")
+        ]
+    return plan.id, []
 
 
 def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
@@ -234,7 +239,8 @@ def create_subscription(session: Session, tenant: Tenant, data: SubscriptionIn) 
             errors.append(
                 (pointer("body", "end_date"), f"after the contract's end {contract.end_date}")
             )
-    errors += _plan_problems(session, data.price_plan_id, contract)
+    plan_id, plan_problems = _plan_problems(session, data.price_plan_id, contract)
+    errors += plan_problems
     if errors:
         raise InvalidRequest(errors)
     if data.external_ref is not None:
@@ -245,14 +251,14 @@ def create_subscription(session: Session, tenant: Tenant, data: SubscriptionIn) 
         EventKind.START,
         data.start_date,
         1,
-        price_plan_id=data.price_plan_id,
+        price_plan_id=plan_id,
         quantity=data.quantity,
         end_date=end,
     )
     sub = Subscription(
         id=new_id("sub"),
         contract_id=contract.id,
-        price_plan_id=data.price_plan_id,
+        price_plan_id=plan_id,
         quantity=data.quantity,
         start_date=data.start_date,
         end_date=end,
@@ -320,7 +326,9 @@ def add_event(
     check_if_match(if_match, sub.version)
     contract = get_contract(session, sub.contract_id)
     if kind is EventKind.PLAN_CHANGE:
-        plan_problems = _plan_problems(session, values["price_plan_id"], contract)
+        values["price_plan_id"], plan_problems = _plan_problems(
+            session, values["price_plan_id"], contract
+        )
         if plan_problems:
             raise InvalidRequest(plan_problems)
     ensure_period_open(session, contract, effective_date)
@@ -374,12 +382,24 @@ def subscription_state(session: Session, sub_id: str, on: dt.date) -> Subscripti
     return state_out(timeline, on)
 
 
+def _plan_ids(reference: str) -> Any:
+    """The ids of the price plan named by `reference`, its id or its code."""
+    plan_model = lazy_attr("kakin.catalog.models", "PricePlan")
+    if plan_model is None:  # pragma: no cover - catalog not installed
+        return [reference]
+    return select(plan_model.id).where(
+        (plan_model.id == reference) | (plan_model.code == reference)
+    )
+
+
 def search_subscriptions(filters: SubscriptionFilter) -> Select[Any]:
     statement = select(Subscription)
     if filters.contract_id is not None:
         statement = statement.where(Subscription.contract_id == filters.contract_id)
     if filters.price_plan_id is not None:
-        statement = statement.where(Subscription.price_plan_id == filters.price_plan_id)
+        statement = statement.where(
+            Subscription.price_plan_id.in_(_plan_ids(filters.price_plan_id))
+        )
     if filters.status is not None:
         statement = statement.where(Subscription.status == filters.status)
     if filters.external_ref is not None:

@@ -68,6 +68,7 @@ def register_customer(ctx: Customers, data: CustomerIn, response: Response) -> C
     status_code=status.HTTP_201_CREATED,
     response_model=CustomersBulkOut,
     responses=_responses(TenantLimitReached, InvalidRequest),
+    operation_id="createCustomersInBulk",
 )
 def register_customers(ctx: Customers, data: CustomersBulkIn) -> CustomersBulkOut:
     """Register up to 1,000 customers at once: all of them, or (on any error) none.
@@ -87,7 +88,7 @@ def search_customers(
     return service.search_customers(ctx.session, ctx.cipher, search)
 
 
-@customers.post("/search", response_model=Page[CustomerOut])
+@customers.post("/search", response_model=Page[CustomerOut], operation_id="searchCustomers")
 def search_customers_by_body(ctx: Customers, search: CustomerSearch) -> Page[CustomerOut]:
     """Search customers with the conditions in the body (the same as `GET /v1/customers`)."""
     return service.search_customers(ctx.session, ctx.cipher, search)
@@ -130,7 +131,10 @@ def delete_customer(ctx: Customers, customer_id: str, if_match: IfMatch = None) 
 
 
 @customers.get(
-    "/{customer_id}/groups", response_model=Page[GroupOut], responses=_responses(CustomerNotFound)
+    "/{customer_id}/groups",
+    response_model=Page[GroupOut],
+    responses=_responses(CustomerNotFound),
+    operation_id="listCustomerGroups",
 )
 def list_groups_of_customer(
     ctx: Customers, customer_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT

@@ -16,7 +16,14 @@ from kakin.kit.db import tenant_session
 from kakin.tenancy.clock import move_clock, tenant_today
 from kakin.tenancy.deps import Admin, get_runtime
 from kakin.tenancy.models import Tenant
-from kakin.tenancy.schemas import ClockIn, ClockOut, TenantOut, TenantSettingsIn, TokenOut
+from kakin.tenancy.schemas import (
+    ClockIn,
+    ClockOut,
+    OAuthError,
+    TenantOut,
+    TenantSettingsIn,
+    TokenOut,
+)
 from kakin.tenancy.service import (
     InvalidClient,
     apply_settings,
@@ -80,15 +87,22 @@ def _slow_down(locked: ClientLocked) -> JSONResponse:
 
 
 _CLIENT_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "invalid_client (RFC 6749 §5.2)"},
-    429: {"description": "slow_down: too many failed authentications; see Retry-After"},
+    401: {"model": OAuthError, "description": "invalid_client (RFC 6749 §5.2)"},
+    429: {
+        "model": OAuthError,
+        "description": "slow_down: too many failed authentications; see Retry-After",
+    },
 }
 
 
 @router.post(
     "/v1/oauth/token",
     response_model=TokenOut,
-    responses={400: {"description": "RFC 6749 §5.2 error"}, **_CLIENT_ERRORS},
+    responses={
+        400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"},
+        **_CLIENT_ERRORS,
+    },
+    operation_id="issueToken",
 )
 def token(
     request: Request,
@@ -133,9 +147,13 @@ def token(
     response_class=Response,
     responses={
         200: {"description": "revoked, or was not valid (RFC 7009 §2.2)", "content": {}},
-        400: {"description": "unauthorized_client: the token was issued to another client"},
+        400: {
+            "model": OAuthError,
+            "description": "unauthorized_client: the token was issued to another client",
+        },
         **_CLIENT_ERRORS,
     },
+    operation_id="revokeToken",
 )
 def revoke(
     request: Request,
@@ -176,13 +194,13 @@ def revoke(
     return refused or Response(status_code=200, headers=_NO_STORE)
 
 
-@router.get("/v1/tenant", response_model=TenantOut, tags=["tenant"])
+@router.get("/v1/tenant", response_model=TenantOut, tags=["tenant"], operation_id="getTenant")
 def get_tenant_settings(ctx: Admin, response: Response) -> TenantOut:
     set_etag(response, ctx.tenant.version)
     return TenantOut.model_validate(ctx.tenant)
 
 
-@router.patch("/v1/tenant", response_model=TenantOut, tags=["tenant"])
+@router.patch("/v1/tenant", response_model=TenantOut, tags=["tenant"], operation_id="updateTenant")
 def change_tenant_settings(
     ctx: Admin,
     changes: TenantSettingsIn,

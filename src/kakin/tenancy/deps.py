@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Request, Security, params
 from sqlalchemy.orm import Session
 
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import Unauthorized
+from kakin.kit.openapi import CLIENT_CREDENTIALS
 from kakin.runtime import Runtime
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
 from kakin.tenancy.models import Tenant
@@ -97,7 +98,12 @@ class ScopeGuard:
             raise ValueError(f"unknown scope {scope!r}")
         self.scope = scope
 
-    def __call__(self, request: Request) -> Iterator[ApiContext]:
+    def __call__(
+        self,
+        request: Request,
+        # declares the OAuth 2.0 scheme on the operation (kit.openapi); `require` adds the scope
+        _: str | None = Security(CLIENT_CREDENTIALS),
+    ) -> Iterator[ApiContext]:
         runtime = get_runtime(request)
         session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
         try:
@@ -122,7 +128,9 @@ class ScopeGuard:
 
 def require(scope: str) -> Any:
     """A dependency giving an `ApiContext` whose token holds `scope` (see `ScopeGuard`)."""
-    return Depends(ScopeGuard(scope), scope="function")
+    # params.Security: the scope goes into the operation's security requirement (OpenAPI),
+    # and scope="function" ends the transaction before the response is sent
+    return params.Security(ScopeGuard(scope), scope="function", scopes=[scope])
 
 
 Customers = Annotated[ApiContext, require("customers")]

@@ -9,7 +9,15 @@ import zoneinfo
 from typing import Annotated, Literal
 
 import jaconv
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from kakin.kit.bounds import SingleLine
 from kakin.kit.money import RoundingMode
@@ -66,7 +74,32 @@ RegistrationNumber = Annotated[str, Field(max_length=14), AfterValidator(check_r
 TimeZone = Annotated[SingleLine, Field(max_length=64), AfterValidator(check_time_zone)]
 Currency = Literal["JPY", "KRW", "USD", "EUR", "GBP", "CNY", "TWD"]
 """The currencies of kit.money.MINOR_UNITS (a test keeps the two in step)."""
-ClosingDay = Literal["5", "10", "15", "20", "25", "eom"]
+
+
+def _closing_day_text(value: object) -> object:
+    """`20` and `"20"` name the same closing day; kakin stores and answers the text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+ClosingDay = Annotated[
+    Literal["5", "10", "15", "20", "25", "eom"],
+    BeforeValidator(_closing_day_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "enum": [5, 10, 15, 20, 25]},
+                {"type": "string", "enum": list(CLOSING_DAYS)},
+            ],
+            "description": "RATING.md §2: the 5th, 10th, 15th, 20th, 25th or end of month "
+            '(`"eom"`); a day as a number (`20`) or a string (`"20"`)',
+        },
+        mode="validation",
+    ),
+]
+
+
 _HOLDER_KANA = re.compile(r"[\u30A1-\u30FC\u3000（）．，－／Ａ-Ｚ０-９]+")
 """Zengin's characters for an account holder (口座名義), folded to full width: katakana,
 the long-vowel mark, space, （）．，－／, Latin capitals and digits."""
@@ -194,6 +227,19 @@ class TokenOut(BaseModel):
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the RFC 6750 token type
     expires_in: int
     scope: str
+
+
+class OAuthError(BaseModel):
+    """RFC 6749 §5.2 error response: the token endpoint answers in OAuth's own shape."""
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
+    error_description: str | None = None
 
 
 class ClientCredentials(BaseModel):

@@ -81,6 +81,7 @@ def register_usage_record(ctx: Rating, response: Response, body: JsonBody) -> Us
     responses=_REGISTER_ERRORS,
     openapi_extra=request_body_schema(UsageRecordBatchIn),
     summary=f"Register up to {MAX_BATCH:,} usage records, all or nothing",
+    operation_id="createUsageRecordBatch",
 )
 def register_usage_batch(ctx: Rating, body: JsonBody) -> BatchResult:
     """Any invalid record and nothing is stored: the 422 lists every bad record with its
@@ -110,7 +111,7 @@ def list_usage_records(
     ctx: Rating,
     subscription_id: str | None = None,
     subscription_external_ref: str | None = None,
-    usage_item: Annotated[str | None, Query(description="a usage item's code")] = None,
+    usage_item: Annotated[str | None, Query(description="a usage item's code or id")] = None,
     used_from: Annotated[Date | None, Query(description="first local day")] = None,
     used_to: Annotated[Date | None, Query(description="last local day")] = None,
     cursor: str | None = None,

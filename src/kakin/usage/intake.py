@@ -300,14 +300,20 @@ def _subscriptions(
     return found
 
 
-def _usage_items(session: Session, codes: set[str]) -> dict[str, str]:
+def _usage_items(session: Session, references: set[str]) -> dict[str, str]:
+    """Reference → usage item id, a usage item being named by its code or its id (the API
+    takes either wherever it takes a master)."""
     found: dict[str, str] = {}
-    for chunk in id_chunks(session, sorted(codes)):
+    for chunk in id_chunks(session, sorted(references)):
         rows = session.execute(
-            select(UsageItem.code, UsageItem.id).where(in_values(session, UsageItem.code, chunk))
+            select(UsageItem.code, UsageItem.id).where(
+                in_values(session, UsageItem.code, chunk) | in_values(session, UsageItem.id, chunk)
+            )
         )
-        found.update(dict(rows.all()))
-    return found
+        for code, item_id in rows:
+            found.setdefault(code, item_id)
+            found[item_id] = item_id  # an id wins over another item's equal code
+    return {ref: found[ref] for ref in references if ref in found}
 
 
 def validate_records(

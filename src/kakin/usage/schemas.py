@@ -34,7 +34,7 @@ class UsageRecordIn(BaseModel):
     subscription_external_ref: str | None = Field(
         None, description="or the subscription's external reference"
     )
-    usage_item: str = Field(description="the usage item's code")
+    usage_item: str = Field(description="the usage item's code or id")
     quantity: str = Field(
         pattern=QUANTITY_PATTERN,
         description="the raw quantity in the usage item's raw unit, a decimal string "

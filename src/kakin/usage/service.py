@@ -157,7 +157,9 @@ def search_records(
             )
         )
     if filters.usage_item is not None:
-        statement = statement.where(UsageItem.code == filters.usage_item)
+        statement = statement.where(
+            (UsageItem.code == filters.usage_item) | (UsageItem.id == filters.usage_item)
+        )
     if filters.used_from is not None:
         statement = statement.where(UsageRecord.used_on >= filters.used_from)
     if filters.used_to is not None:
