@@ -74,6 +74,10 @@ def test_component_names_are_unique_and_keep_every_typed_response(
     assert refs <= set(schemas)
 
 
+OAUTH = {"issueToken", "revokeToken"}
+"""RFC 6749 §5.2 / RFC 7009 §2.2.1: the OAuth endpoints answer errors in OAuth's own shape."""
+
+
 def test_every_error_status_is_one_problem_schema(document: dict[str, Any]) -> None:
     problem = {"$ref": "#/components/schemas/Problem"}
     for path, method, operation in operations(document):
@@ -90,7 +94,7 @@ def test_every_error_status_is_one_problem_schema(document: dict[str, Any]) -> N
             if int(status) < 400:
                 continue
             content = response["content"]
-            if operation["operationId"] == "issueToken" and status in ("400", "401"):
+            if operation["operationId"] in OAUTH and status in ("400", "401", "429"):
                 assert content["application/json"]["schema"]["$ref"].endswith("/OAuthError")
                 continue
             assert content == {"application/problem+json": {"schema": problem}}, where
