@@ -303,7 +303,7 @@ def _checked_since(
                 Receivable.status.not_in([DRAFT, VOID]),
             )
         ):
-            if issued_on >= since[contract_id].date() - _ONE_DAY:
+            if issued_on is not None and issued_on >= since[contract_id].date() - _ONE_DAY:
                 since[contract_id] = min(since[contract_id], created_at)
     return since
 
