@@ -23,14 +23,15 @@ def _receivables(api: Api, contract_id: str) -> list[dict[str, Any]]:
     return items
 
 
-def _poison_fee(api: Api, runtime: Runtime, subscription_id: str) -> None:
-    """A monthly fee of 10^20 yen: rated exactly, but more than a receivable can hold."""
+def _poison_fee(api: Api, runtime: Runtime, subscription_id: str, amount: str) -> None:
+    """Store a fee amount the API would refuse (10^20 yen: rated exactly, but more than a
+    receivable can hold; or no number at all)."""
     plan_id = api.get(f"/v1/subscriptions/{subscription_id}").json()["price_plan_id"]
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         version = session.query(PricePlanVersion).filter_by(price_plan_id=plan_id).one()
         components = dict(version.components)
         components["recurring_fees"] = [
-            fee | {"amount": "100000000000000000000"} for fee in components["recurring_fees"]
+            fee | {"amount": amount} for fee in components["recurring_fees"]
         ]
         session.execute(
             update(PricePlanVersion)
@@ -84,16 +85,19 @@ def test_one_contract_that_cannot_be_rated_or_written_fails_alone(
     healthy = [_setup(api, record_prefix=f"ok{n}") for n in range(3)]
     huge = _setup(api, record_prefix="huge")
     refused = _setup(api, record_prefix="refused")
-    _poison_fee(api, runtime, huge["subscription"])
+    garbled = _setup(api, record_prefix="garbled")
+    _poison_fee(api, runtime, huge["subscription"], "100000000000000000000")
+    _poison_fee(api, runtime, garbled["subscription"], "three thousand")
 
     with _refused_write(runtime, refused["contract"]):
         run = _run_closing(api, "2026-11-01")
 
     assert run["status"] == "completed_with_errors", run
-    assert run["contracts_failed"] == 2
+    assert run["contracts_failed"] == 3
     reasons = {e["contract_id"]: e["reason"] for e in run["errors"]}
-    assert set(reasons) == {huge["contract"], refused["contract"]}
+    assert set(reasons) == {huge["contract"], refused["contract"], garbled["contract"]}
     assert "out of range" in reasons[huge["contract"]]
+    assert "recurring_fees" in reasons[garbled["contract"]]
     assert "refused by the database" in reasons[refused["contract"]]
     for ids in healthy:
         (receivable,) = _receivables(api, ids["contract"])
@@ -102,5 +106,5 @@ def test_one_contract_that_cannot_be_rated_or_written_fails_alone(
     assert _receivables(api, refused["contract"]) == []
 
     # once the cause is gone, a rerun bills the contract it could not write
-    assert _run_closing(api, "2026-11-01")["contracts_failed"] == 1
+    assert _run_closing(api, "2026-11-01")["contracts_failed"] == 2
     assert len(_receivables(api, refused["contract"])) == 1

@@ -308,10 +308,15 @@ def rating_plans(
     session: Session,
     versions_by_plan: Mapping[str, Sequence[PricePlanVersion]],
     names: dict[str, str],
+    broken: dict[str, str] | None = None,
 ) -> dict[str, list[tuple[dt.date, PricePlan]]]:
     """Price plan versions as the rating core's plans, `(effective_from, plan)` in the
     order given, with their tariffs and usage items read in two queries. The labels of
-    their fees, charges and usage items are added to `names` (see `ContractBatch.describe`)."""
+    their fees, charges and usage items are added to `names` (see `ContractBatch.describe`).
+
+    A plan whose stored components cannot be converted raises, unless `broken` is given:
+    then its reason is put there (plan id → reason) and the others are converted, so the
+    closing fails only the contracts on that plan."""
     tariff_ids: set[str] = set()
     item_ids: set[str] = set()
     for versions in versions_by_plan.values():
@@ -332,7 +337,12 @@ def rating_plans(
             names[item.id] = item.name
     plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
     for plan_id, versions in versions_by_plan.items():
-        plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
+        try:
+            plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            if broken is None:
+                raise
+            broken[plan_id] = f"price plan {plan_id}: {type(exc).__name__}: {exc}"
         for v in versions:
             for group in ("recurring_fees", "one_time_fees", "usage_charges"):
                 for comp in v.components.get(group) or ():
@@ -397,7 +407,8 @@ def load_contract_batch(
             select(PricePlanRow.id, PricePlanRow.service_id).where(PricePlanRow.id.in_(plan_ids))
         ).all()
     )
-    plans = rating_plans(session, versions_by_plan, batch.names)
+    broken_plans: dict[str, str] = {}
+    plans = rating_plans(session, versions_by_plan, batch.names, broken_plans)
 
     discounts: dict[str, list[rd.Discount]] = defaultdict(list)
     discount_rows = [
@@ -420,11 +431,7 @@ def load_contract_batch(
             discounts[d.contract_id].append(_discount(d, tables[d.discount_table_id]))
             batch.names[d.id] = tables[d.discount_table_id].name
 
-    month = next(iter(closed.values())) if closed else None
-    period: Period | None = None
-    if month is not None:
-        code = next(iter(closed))
-        period = billing_period(parse_closing_day(code), month)
+    month, period = _closed_period(closed)
     usage = (
         load_usage(session, [s.id for s in all_subs], period.start, period.end) if period else {}
     )
@@ -462,6 +469,7 @@ def load_contract_batch(
                 )
             batch.months[contract.id] = closed[contract.closing_day]
             subs = sorted(subscriptions.get(contract.id, []), key=lambda s: s.id)
+            _refuse_broken_plans(subs, timelines, broken_plans)
             sub_inputs = tuple(
                 _subscription_input(s, timelines[s.id], service_of_plan, plans)
                 for s in subs
@@ -495,6 +503,24 @@ def load_contract_batch(
             batch.months.pop(contract.id, None)
     _add_history(session, batch)
     return batch
+
+
+def _closed_period(closed: Mapping[str, BillingMonth]) -> tuple[BillingMonth | None, Period | None]:
+    """The billing month and period a closing date closes (one closing day's at most)."""
+    for code, month in closed.items():
+        return month, billing_period(parse_closing_day(code), month)
+    return None, None
+
+
+def _refuse_broken_plans(
+    subs: Sequence[_SubscriptionRow], timelines: Mapping[str, Timeline], broken: Mapping[str, str]
+) -> None:
+    """A contract with a subscription on a plan that could not be converted fails."""
+    for sub in subs:
+        timeline = timelines.get(sub.id)
+        for state in timeline.states if timeline is not None else ():
+            if state.price_plan_id in broken:
+                raise ValueError(broken[state.price_plan_id])
 
 
 Billable = TypeVar("Billable", Adjustment, OneTimeCharge, TopUp)
