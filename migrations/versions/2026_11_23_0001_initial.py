@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:24:20.802659
+Create Date: 2026-12-03 14:01:19.391683
 """
 
 from __future__ import annotations
@@ -202,6 +202,7 @@ def upgrade() -> None:
         sa.Column("issued_on", sa.Date(), nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("line_count", sa.BigInteger(), nullable=False),
+        sa.Column("credited", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.String(length=40), nullable=True),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
@@ -402,6 +403,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_credit_notes")),
         sa.UniqueConstraint("tenant_id", "number", name=op.f("uq_credit_notes_tenant_id_number")),
     )
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_credit_notes_receivable", ["tenant_id", "receivable_id"], unique=False
+        )
+
     op.create_table(
         "discount_tables",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -1149,6 +1155,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_discount_tables_free_1")
 
     op.drop_table("discount_tables")
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_notes_receivable")
+
     op.drop_table("credit_notes")
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.drop_index("ix_contracts_status")

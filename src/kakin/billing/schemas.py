@@ -85,6 +85,8 @@ class ReceivableOut(BaseModel):
     subtotal: int = Field(description="pre-tax total, minor units")
     tax_total: int
     total: int
+    credited: int = Field(description="the sum of the totals of its credit notes")
+    balance: int = Field(description="the total less what its credit notes took back")
     tax_breakdown: list[TaxSubtotalOut]
     status: str
     due_date: dt.date | None
@@ -108,7 +110,9 @@ class AdjustmentIn(BaseModel):
     amount: Decimal = Field(decimal_places=0, description="signed, in minor units")
     tax_category: TaxCategoryCode = "standard"
     reason: str = Field(min_length=1, max_length=500)
-    subscription_id: str | None = None
+    subscription_id: str | None = Field(
+        None, description="one of the contract's subscriptions; null: the whole contract"
+    )
 
 
 class AdjustmentOut(BaseModel):
