@@ -25,7 +25,7 @@ from kakin.catalog.models import PricePlan as PricePlanRow
 from kakin.catalog.plan_schemas import PlanComponents
 from kakin.catalog.price_plans import plan_versions_for
 from kakin.catalog.service import rating_discount_table, rating_loyalty_steps, tax_rates
-from kakin.catalog.tariffs import rating_tariff, tariff_versions_for
+from kakin.catalog.tariffs import negotiated_tariff, rating_tariff, tariff_versions_for
 from kakin.contracts.models import Contract, Subscription, SubscriptionEvent
 from kakin.contracts.models import Discount as DiscountRow
 from kakin.contracts.subscriptions import timeline_event
@@ -267,6 +267,8 @@ def _subscription_input(
         suspensions.append(Suspension(suspended_since, life_end))
     for code, (since, amount) in open_overrides.items():
         overrides.append(PriceOverride(code, since, None, amount))
+    negotiated = [o for override in overrides for o in _negotiated_usage(plans, override)]
+    overrides.extend(negotiated)
     return SubscriptionInput(
         subscription_id=sub.id,
         service_id=service_of_plan.get(sub.price_plan_id, ""),
@@ -277,6 +279,44 @@ def _subscription_input(
         suspensions=tuple(suspensions),
         overrides=tuple(overrides),
     )
+
+
+def _negotiated_usage(
+    plans: Sequence[PlanAssignment], override: PriceOverride
+) -> list[PriceOverride]:
+    """RATING.md §3: "A subscription may override any amount of its plan (相対価格 …); an
+    override is dated like a plan change." An override naming a usage charge replaces the
+    amount of the charge's tariff (`catalog.tariffs.negotiated_tariff`): one negotiated
+    tariff per run of days under one plan version and one tariff version, listed after the
+    override itself so they win on their days (`SubscriptionTimeline.override_on`)."""
+    if override.amount is None:
+        return []
+    result = []
+    for n, assignment in enumerate(plans):
+        plan_to = plans[n + 1].valid_from - _ONE_DAY if n + 1 < len(plans) else None
+        charge = next(
+            (c for c in assignment.plan.usage_charges if c.charge_id == override.target_id),
+            None,
+        )
+        if charge is None:
+            continue
+        versions = sorted(charge.tariffs, key=lambda v: v.valid_from)
+        for k, version in enumerate(versions):
+            version_to = versions[k + 1].valid_from - _ONE_DAY if k + 1 < len(versions) else None
+            start = max(override.valid_from, assignment.valid_from, version.valid_from)
+            ends = [d for d in (override.valid_to, plan_to, version_to) if d is not None]
+            end = min(ends) if ends else None
+            if end is not None and end < start:
+                continue
+            tariff = negotiated_tariff(version.tariff, override.amount)
+            if tariff is None:
+                raise ValueError(
+                    f"the negotiated price of usage charge {override.target_id!r} cannot"
+                    f" replace the amounts of the {version.tariff.shape} tariff"
+                    f" {version.tariff_id} from {version.valid_from}"
+                )
+            result.append(PriceOverride(override.target_id, start, end, override.amount, tariff))
+    return result
 
 
 def _discount(row: DiscountRow, table: DiscountTable) -> rd.Discount:
