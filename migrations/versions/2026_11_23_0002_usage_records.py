@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_usage_records_arrival",
         "usage_records",
-        ["tenant_id", "subscription_id", "created_at"],
+        ["tenant_id", "created_at", "used_on"],
     )
     if postgresql:
         op.execute(f'CREATE SCHEMA IF NOT EXISTS "{PARTITION_SCHEMA}"')

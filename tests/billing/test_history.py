@@ -4,9 +4,16 @@ usage that arrived for an already-issued period (§8)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select, update
+
+from kakin.billing.models import Receivable
+from kakin.kit.db import tenant_session
+from kakin.runtime import Runtime
+from kakin.usage.models import UsageRecord
 from tests.billing.test_closing import _run_closing, _setup
 from tests.factories.api import Api
 from tests.factories.catalog import code, create_service
@@ -262,3 +269,43 @@ def test_late_usage_of_any_age_goes_onto_the_next_receivable(api: Api) -> None:
     _finalize(api, march)
     _run_closing(api, "2027-05-01")
     assert _lines(_receivable(api, ids["contract"], "2027-04"), "late_usage") == []
+
+
+def _age(runtime: Runtime, tenant_id: str, receivable_id: str, late_record: str) -> None:
+    """Move the clock back: October's records came four hours ago, October was rated three
+    hours ago, `late_record` came two hours ago (all well before November's closing, beyond
+    any margin)."""
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        receivable = session.scalars(select(Receivable).where(Receivable.id == receivable_id)).one()
+        receivable.created_at -= dt.timedelta(hours=3)
+        for record in session.scalars(select(UsageRecord)).all():
+            hours = 2 if record.record_id == late_record else 4
+            session.execute(
+                update(UsageRecord)
+                .where(UsageRecord.record_id == record.record_id)
+                .values(created_at=record.created_at - dt.timedelta(hours=hours))
+            )
+
+
+def test_usage_of_a_period_issued_after_a_later_closing_is_still_billed_late(
+    api: Api, runtime: Runtime
+) -> None:
+    """October is still a draft when November closes, got 1,000 more packets before that
+    and is issued without a rerun: the records it never rated (1,000 × 0.05 = 50) go onto
+    the next receivable all the same (RATING.md §8)."""
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    _record(api, ids, "unrated", 1000, "2026-10-30T12:00:00+09:00")
+    october = _receivable(api, ids["contract"], "2026-10")
+    _age(runtime, api.tenant_id, october["id"], "unrated")
+    _run_closing(api, "2026-12-01")
+    _finalize(api, october)
+    november = _receivable(api, ids["contract"], "2026-11")
+    assert _lines(november, "late_usage") == []
+    _finalize(api, november)
+    _run_closing(api, "2027-01-01")
+    december = _receivable(api, ids["contract"], "2026-12")
+    lates = _lines(december, "late_usage")
+    assert [(ln["original_billing_month"], Decimal(str(ln["amount"]))) for ln in lates] == [
+        ("2026-10", Decimal(50))
+    ]
