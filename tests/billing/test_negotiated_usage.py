@@ -70,6 +70,7 @@ def _setup(api: Api, tariff: dict[str, Any] | None = None) -> dict[str, str]:
         "contract": contract["id"],
         "subscription": subscription["id"],
         "tariff": tariff_row["id"],
+        "plan": plan["id"],
     }
 
 
@@ -98,6 +99,15 @@ def test_a_negotiated_unit_price_on_a_usage_charge_is_applied_from_its_date(api:
     )
     assert current.status_code == 200, current.text
     (so_far,) = current.json()["usage"]
+    simulation = api.post(
+        "/v1/simulations",
+        json={
+            "contract_id": ids["contract"],
+            "billing_month": "2026-10",
+            "replace": [{"subscription_id": ids["subscription"], "price_plan_id": ids["plan"]}],
+        },
+    )
+    assert simulation.status_code == 200, simulation.text
 
     assert _run_closing(api, "2026-11-01")["status"] == "completed"
     lines = _usage_lines(api, ids["contract"])
@@ -109,6 +119,14 @@ def test_a_negotiated_unit_price_on_a_usage_charge_is_applied_from_its_date(api:
     ]
     # the running charge of the period says what the closing billed
     assert money(so_far["amount"]) == Decimal(120)
+    # and the simulation's month as it stands is the closing's receivable; on the same plan
+    # without the negotiated price (it does not carry over) 30 more: 3,000 × 0.05 = 150
+    (receivable,) = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
+        "items"
+    ]
+    figures = simulation.json()
+    assert money(figures["current"]["subtotal"]) == money(receivable["subtotal"])
+    assert money(figures["simulated"]["subtotal"]) - money(receivable["subtotal"]) == 30
 
 
 def test_a_negotiated_price_on_a_flat_usage_charge_replaces_its_fee(api: Api) -> None:
