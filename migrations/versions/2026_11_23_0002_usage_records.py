@@ -56,6 +56,11 @@ def upgrade() -> None:
         "usage_records",
         ["tenant_id", "subscription_id", "used_on"],
     )
+    op.create_index(
+        "ix_usage_records_arrival",
+        "usage_records",
+        ["tenant_id", "created_at", "used_on"],
+    )
     if postgresql:
         op.execute(f'CREATE SCHEMA IF NOT EXISTS "{PARTITION_SCHEMA}"')
         op.execute(
@@ -65,6 +70,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_records_arrival", table_name="usage_records")
     op.drop_index("ix_usage_records_subscription_day", table_name="usage_records")
     op.drop_table("usage_records")  # on PostgreSQL its partitions go with it
     if op.get_bind().dialect.name == "postgresql":

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 14:31:41.434469
+Create Date: 2026-12-03 15:34:02.644068
 """
 
 from __future__ import annotations
@@ -207,6 +207,7 @@ def upgrade() -> None:
         sa.Column("document_recipient_enc", sa.LargeBinary(), nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("line_count", sa.BigInteger(), nullable=False),
+        sa.Column("credited", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.String(length=40), nullable=True),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
@@ -417,6 +418,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_credit_notes")),
         sa.UniqueConstraint("tenant_id", "number", name=op.f("uq_credit_notes_tenant_id_number")),
     )
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_credit_notes_receivable", ["tenant_id", "receivable_id"], unique=False
+        )
+
     op.create_table(
         "discount_tables",
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
@@ -500,7 +506,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("note", sa.String(length=20), nullable=False),
-        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
         sa.Column("subscription_id", sa.String(length=40), nullable=True),
         sa.Column("source_id", sa.String(length=80), nullable=True),
         sa.Column("quantity", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=False),
@@ -1164,6 +1170,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_discount_tables_free_1")
 
     op.drop_table("discount_tables")
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_notes_receivable")
+
     op.drop_table("credit_notes")
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.drop_index("ix_contracts_status")

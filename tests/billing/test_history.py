@@ -4,9 +4,16 @@ usage that arrived for an already-issued period (§8)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select, update
+
+from kakin.billing.models import Receivable
+from kakin.kit.db import tenant_session
+from kakin.runtime import Runtime
+from kakin.usage.models import UsageRecord
 from tests.billing.test_closing import _run_closing, _setup
 from tests.factories.api import Api, advance_clock_to
 from tests.factories.catalog import code, create_service
@@ -172,3 +179,137 @@ def test_usage_already_rated_gives_no_late_usage_line(api: Api) -> None:
     _finalize(api, _receivable(api, ids["contract"], "2026-10"))
     _run_closing(api, "2026-12-01")
     assert _lines(_receivable(api, ids["contract"], "2026-11"), "late_usage") == []
+
+
+def _record(api: Api, ids: dict[str, str], record_id: str, packets: int, used_at: str) -> None:
+    item = api.get("/v1/usage-items").json()["items"][0]["code"]
+    response = api.post(
+        "/v1/usage-records/batch",
+        json={
+            "records": [
+                {
+                    "record_id": record_id,
+                    "subscription_id": ids["subscription"],
+                    "usage_item": item,
+                    "quantity": str(packets * 128),  # 1 packet = 128 bytes
+                    "used_at": used_at,
+                }
+            ]
+        },
+    )
+    assert response.status_code in (200, 201), response.text
+
+
+def _top_up(api: Api, ids: dict[str, str], quantity: str, bought_on: str) -> None:
+    item = api.get("/v1/usage-items").json()["items"][0]["code"]
+    api.created(
+        f"/v1/subscriptions/{ids['subscription']}/top-ups",
+        {"usage_item": item, "quantity": quantity, "price": "500", "bought_on": bought_on},
+    )
+
+
+def _amounts(lines: list[dict[str, Any]]) -> list[Decimal]:
+    return [Decimal(str(line["amount"])) for line in lines]
+
+
+def test_re_rating_a_period_for_late_usage_keeps_its_top_ups(api: Api) -> None:
+    """RATING.md §8: "the original period's usage charge is rated again with every record
+    known now (its top-ups and allowance included) … and the line is that amount minus what
+    was billed for it". October: 8,000 packets at 0.05, 4,000 of them topped up → 200.
+    120 late packets → (8,120 − 4,000) × 0.05 = 206, so 6 is owed (not 206)."""
+    ids = _setup(api)  # 3,000 packets in October
+    _record(api, ids, "more", 5000, "2026-10-26T12:00:00+09:00")
+    _top_up(api, ids, "4000", "2026-10-23")
+    _run_closing(api, "2026-11-01")
+    october = _receivable(api, ids["contract"], "2026-10")
+    assert _amounts([ln for ln in october["lines"] if ln["kind"] == "usage"]) == [Decimal(200)]
+    _finalize(api, october)
+
+    _record(api, ids, "late", 120, "2026-10-30T12:00:00+09:00")
+    _run_closing(api, "2026-12-01")
+    november = _receivable(api, ids["contract"], "2026-11")
+    assert _amounts(_lines(november, "late_usage")) == [Decimal(6)]
+
+
+def test_a_closing_without_late_usage_emits_no_late_line_even_for_a_topped_up_period(
+    api: Api,
+) -> None:
+    """RATING.md §8: only usage "that arrives for an already-rated period" gives a late
+    line: records registered just before the closing that rated them are no late usage,
+    on the next closing or on a rerun of it."""
+    ids = _setup(api)
+    _top_up(api, ids, "1000", "2026-10-23")
+    _run_closing(api, "2026-11-01")
+    _finalize(api, _receivable(api, ids["contract"], "2026-10"))
+    _run_closing(api, "2026-12-01")
+    assert _lines(_receivable(api, ids["contract"], "2026-11"), "late_usage") == []
+    _run_closing(api, "2026-12-01")
+    november = _receivable(api, ids["contract"], "2026-11")
+    assert _lines(november, "late_usage") == []
+    _finalize(api, november)
+    _run_closing(api, "2027-01-01")
+    assert _lines(_receivable(api, ids["contract"], "2026-12"), "late_usage") == []
+
+
+def test_late_usage_of_any_age_goes_onto_the_next_receivable(api: Api) -> None:
+    """RATING.md §8: "Usage that arrives for an already-rated period, however late, goes
+    onto the next receivable as a usage line marked with its original period". October is
+    five closings back when 1,000 more of its packets arrive: 1,000 × 0.05 = 50."""
+    ids = _setup(api)
+    closing_dates = ["2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01", "2027-03-01"]
+    for closing_date in closing_dates:
+        _run_closing(api, closing_date)
+        month = f"{int(closing_date[:4]) - (closing_date[5:7] == '01')}-"
+        month += f"{(int(closing_date[5:7]) - 2) % 12 + 1:02d}"
+        _finalize(api, _receivable(api, ids["contract"], month))
+    _record(api, ids, "very-late", 1000, "2026-10-31T23:59:00+09:00")
+    run = _run_closing(api, "2027-04-01")
+    assert run["status"] == "completed", run
+    march = _receivable(api, ids["contract"], "2027-03")
+    lates = _lines(march, "late_usage")
+    assert [(ln["original_billing_month"], Decimal(str(ln["amount"]))) for ln in lates] == [
+        ("2026-10", Decimal(50))
+    ]
+    _finalize(api, march)
+    _run_closing(api, "2027-05-01")
+    assert _lines(_receivable(api, ids["contract"], "2027-04"), "late_usage") == []
+
+
+def _age(runtime: Runtime, tenant_id: str, receivable_id: str, late_record: str) -> None:
+    """Move the clock back: October's records came four hours ago, October was rated three
+    hours ago, `late_record` came two hours ago (all well before November's closing, beyond
+    any margin)."""
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        receivable = session.scalars(select(Receivable).where(Receivable.id == receivable_id)).one()
+        receivable.created_at -= dt.timedelta(hours=3)
+        for record in session.scalars(select(UsageRecord)).all():
+            hours = 2 if record.record_id == late_record else 4
+            session.execute(
+                update(UsageRecord)
+                .where(UsageRecord.record_id == record.record_id)
+                .values(created_at=record.created_at - dt.timedelta(hours=hours))
+            )
+
+
+def test_usage_of_a_period_issued_after_a_later_closing_is_still_billed_late(
+    api: Api, runtime: Runtime
+) -> None:
+    """October is still a draft when November closes, got 1,000 more packets before that
+    and is issued without a rerun: the records it never rated (1,000 × 0.05 = 50) go onto
+    the next receivable all the same (RATING.md §8)."""
+    ids = _setup(api)
+    _run_closing(api, "2026-11-01")
+    _record(api, ids, "unrated", 1000, "2026-10-30T12:00:00+09:00")
+    october = _receivable(api, ids["contract"], "2026-10")
+    _age(runtime, api.tenant_id, october["id"], "unrated")
+    _run_closing(api, "2026-12-01")
+    _finalize(api, october)
+    november = _receivable(api, ids["contract"], "2026-11")
+    assert _lines(november, "late_usage") == []
+    _finalize(api, november)
+    _run_closing(api, "2027-01-01")
+    december = _receivable(api, ids["contract"], "2026-12")
+    lates = _lines(december, "late_usage")
+    assert [(ln["original_billing_month"], Decimal(str(ln["amount"]))) for ln in lates] == [
+        ("2026-10", Decimal(50))
+    ]

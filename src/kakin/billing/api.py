@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -46,6 +47,7 @@ from kakin.kit.pagination import (
     decode_cursor,
     encode_cursor,
     paginate,
+    paginate_rows,
 )
 from kakin.runtime import Runtime
 from kakin.tenancy.clock import refuse_after_today
@@ -284,11 +286,70 @@ def list_adjustments(
 )
 def create_credit_note(ctx: Rating, receivable_id: str, body: CreditNoteIn) -> CreditNoteOut:
     """返還請求書: reduce an issued receivable."""
-    receivable = get_receivable(ctx.session, receivable_id)
+    receivable = get_receivable(ctx.session, receivable_id, for_update=True)
     note = issue_credit_note(
         ctx.session, ctx.cipher, ctx.tenant, receivable, body, tenant_tax_rates(ctx.session)
     )
     return CreditNoteOut.model_validate(note, context=in_currency(receivable.currency))
+
+
+def _notes_out(ctx: Rating, notes: Sequence[CreditNote]) -> list[CreditNoteOut]:
+    """Credit notes as answers, in their receivables' currencies (one query per page)."""
+    currencies = dict(
+        ctx.session.execute(
+            select(Receivable.id, Receivable.currency).where(
+                Receivable.id.in_({n.receivable_id for n in notes})
+            )
+        ).all()
+    )
+    return [
+        CreditNoteOut.model_validate(n, context=in_currency(currencies[n.receivable_id]))
+        for n in notes
+    ]
+
+
+@router.get("/v1/receivables/{receivable_id}/credit-notes", response_model=Page[CreditNoteOut])
+def list_credit_notes_of_receivable(
+    ctx: Rating, receivable_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[CreditNoteOut]:
+    """The credit notes of one receivable, oldest first."""
+    get_receivable(ctx.session, receivable_id)
+    statement = select(CreditNote).where(CreditNote.receivable_id == receivable_id)
+    return paginate_rows(
+        ctx.session, statement, CreditNote.id, cursor, limit, lambda notes: _notes_out(ctx, notes)
+    )
+
+
+@router.get("/v1/credit-notes", response_model=Page[CreditNoteOut])
+def list_credit_notes(
+    ctx: Rating,
+    receivable_id: str | None = None,
+    contract_id: str | None = None,
+    customer_id: str | None = None,
+    issued_from: Date | None = None,
+    issued_to: Date | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[CreditNoteOut]:
+    """Credit notes (返還請求書), filtered by receivable, its contract or customer, and
+    issue date."""
+    statement = select(CreditNote)
+    if receivable_id:
+        statement = statement.where(CreditNote.receivable_id == receivable_id)
+    if contract_id or customer_id:
+        receivables = select(Receivable.id)
+        if contract_id:
+            receivables = receivables.where(Receivable.contract_id == contract_id)
+        if customer_id:
+            receivables = receivables.where(Receivable.customer_id == customer_id)
+        statement = statement.where(CreditNote.receivable_id.in_(receivables))
+    if issued_from:
+        statement = statement.where(CreditNote.issued_on >= issued_from)
+    if issued_to:
+        statement = statement.where(CreditNote.issued_on <= issued_to)
+    return paginate_rows(
+        ctx.session, statement, CreditNote.id, cursor, limit, lambda notes: _notes_out(ctx, notes)
+    )
 
 
 @router.get("/v1/credit-notes/{credit_note_id}", response_model=CreditNoteOut)

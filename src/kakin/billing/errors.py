@@ -31,6 +31,13 @@ class ReceivableNotOpen(Conflict):
     title = "A credit note needs an open receivable"
 
 
+class CreditExceedsReceivable(Conflict):
+    """Credit notes never take back more than the receivable's total (issue 6 §1)."""
+
+    slug = "credit-exceeds-receivable"
+    title = "The credit notes would exceed the receivable's total"
+
+
 class ClosingRunNotFound(NotFound):
     slug = "closing-run-not-found"
     title = "No such closing run"

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from kakin.billing.models import Receivable, ReceivableLine
+from kakin.billing.models import Receivable, ReceivableLine, TopUp
 from kakin.kit.money import from_minor
 from kakin.rating.lines import LineKind, LineNote
 from kakin.rating.model import (
@@ -25,6 +25,7 @@ from kakin.rating.model import (
     EarlierPeriodUsage,
     SubscriptionInput,
 )
+from kakin.rating.model import TopUp as RatingTopUp
 from kakin.rating.periods import (
     BillingMonth,
     Period,
@@ -33,6 +34,7 @@ from kakin.rating.periods import (
     interval_months,
     interval_period,
 )
+from kakin.rating.tax import TaxCategory
 from kakin.rating.usage import UsageEntry
 from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.loader import load_usage
@@ -43,14 +45,15 @@ ADVANCE_LOOKBACK_MONTHS: Final = 12
 starts are settled already (a cancellation is dated when it is entered, never that far
 back into issued periods)."""
 
-LATE_USAGE_MONTHS: Final = 2
-"""Earlier billing months whose usage is compared again at each closing (RATING.md §8)."""
-
 LATE_RECORD_MARGIN: Final = dt.timedelta(hours=1)
-"""A usage record counts as arrived after its period was rated when it was created later
-than this before the period's receivable: an import's records carry the time the import
+"""A usage record counts as perhaps arrived after its period was rated when it was created
+later than this before the period's rating: an import's records carry the time the import
 started, and a long import may commit after a closing already read the period's usage.
-Too early only costs a comparison that finds nothing to bill."""
+Too early only costs a rating again that finds nothing to bill: the late line is the
+period rated again with everything it was rated with (its top-ups included) minus what
+was billed, so records the closing did rate give none."""
+
+_ONE_DAY: Final = dt.timedelta(days=1)
 
 VOID = "void"
 DRAFT = "draft"
@@ -173,30 +176,33 @@ def load_earlier_usage(
     months: Mapping[str, BillingMonth],
 ) -> dict[str, tuple[EarlierPeriodUsage, ...]]:
     """Contract id → the (subscription, usage item, earlier billing month) whose usage
-    changed after that month's receivable was issued, with all that period's usage and
-    what was billed for it so far (RATING.md §8)."""
+    changed after that month's receivable was issued, with all that period's usage, its
+    top-ups and what was billed for it so far (RATING.md §8: "rated again with every record
+    known now (its top-ups and allowance included)")."""
     inputs = {cid: ci for cid, ci in inputs.items() if cid in months}
     sub_contract = {s.subscription_id: cid for cid, ci in inputs.items() for s in ci.subscriptions}
     candidates = _late_candidates(session, inputs, months, sub_contract)
     if not candidates:
         return {}
     billed = _billed_so_far(session, inputs, months, sub_contract, candidates)
+    # One usage read per earlier period (a period is a closing day's billing month).
+    by_period: dict[Period, set[str]] = defaultdict(set)
+    period_of: dict[_Candidate, Period] = {}
+    for candidate in candidates:
+        subscription_id, _, month = candidate
+        closing_day = inputs[sub_contract[subscription_id]].closing_day
+        period = billing_period(closing_day, BillingMonth.parse(month))
+        period_of[candidate] = period
+        by_period[period].add(subscription_id)
+    top_ups = _top_ups_of(session, candidates, period_of)
     result: dict[str, list[EarlierPeriodUsage]] = defaultdict(list)
-    by_month: dict[str, set[str]] = defaultdict(set)
-    for subscription_id, _, month in candidates:
-        by_month[month].add(subscription_id)
-    for month, subscription_set in sorted(by_month.items()):
-        some = next(iter(subscription_set))
-        period = billing_period(inputs[sub_contract[some]].closing_day, BillingMonth.parse(month))
+    for period, subscription_set in sorted(by_period.items(), key=lambda item: item[0].start):
         usage: dict[str, list[UsageEntry]] = load_usage(
             session, sorted(subscription_set), period.start, period.end
         )
-        for subscription_id, item_id, candidate_month in sorted(candidates):
-            if candidate_month != month:
-                continue
-            amount, quantity = billed.get(
-                (subscription_id, item_id, month), (Decimal(0), Decimal(0))
-            )
+        for candidate in sorted(c for c in candidates if period_of[c] == period):
+            subscription_id, item_id, month = candidate
+            amount, quantity = billed.get(candidate, (Decimal(0), Decimal(0)))
             result[sub_contract[subscription_id]].append(
                 EarlierPeriodUsage(
                     billing_month=BillingMonth.parse(month),
@@ -207,9 +213,99 @@ def load_earlier_usage(
                     ),
                     billed_amount=amount,
                     billed_quantity=quantity,
+                    top_ups=top_ups.get(candidate, ()),
                 )
             )
     return {cid: tuple(items) for cid, items in result.items()}
+
+
+def _top_ups_of(
+    session: Session, candidates: set[_Candidate], period_of: Mapping[_Candidate, Period]
+) -> dict[_Candidate, tuple[RatingTopUp, ...]]:
+    """RATING.md §4: "Top-ups bought during a period … raise that period's allowance" —
+    the top-ups of each candidate's period, whichever receivable billed them."""
+    first = min(p.start for p in period_of.values())
+    last = max(p.end for p in period_of.values())
+    subscription_ids = sorted({sid for sid, _, _ in candidates})
+    found: dict[_Candidate, list[RatingTopUp]] = defaultdict(list)
+    t = TopUp
+    for part in id_chunks(session, subscription_ids):
+        for row in session.scalars(
+            select(t).where(
+                in_values(session, t.subscription_id, part),
+                t.bought_on >= first,
+                t.bought_on <= last,
+            )
+        ):
+            for candidate, period in period_of.items():
+                if (
+                    candidate[0] == row.subscription_id
+                    and candidate[1] == row.usage_item_id
+                    and period.contains(row.bought_on)
+                ):
+                    found[candidate].append(
+                        RatingTopUp(
+                            top_up_id=row.id,
+                            subscription_id=row.subscription_id,
+                            usage_item_id=row.usage_item_id,
+                            bought_on=row.bought_on,
+                            quantity=row.quantity,
+                            price=row.price,
+                            tax_category=TaxCategory(row.tax_category),
+                        )
+                    )
+    return {c: tuple(sorted(ts, key=lambda t: t.top_up_id)) for c, ts in found.items()}
+
+
+def _checked_since(
+    session: Session, inputs: Mapping[str, ContractInput], current: Sequence[str]
+) -> dict[str, dt.datetime]:
+    """Contract id → the time from which its records may still be unbilled late usage.
+
+    The closing that first wrote a contract's latest earlier receivable (L) rated every
+    period issued before it with all the records then known, L's own period included; so
+    only records created since then can be late — except for periods issued on or after
+    the day L was written, which that closing may not have seen issued: for them, records
+    created since their own rating count. Three queries per id chunk on the receivables'
+    keys, whatever the contract's age."""
+    latest: dict[str, str] = {}
+    for part in id_chunks(session, sorted(inputs)):
+        for contract_id, month in session.execute(
+            select(Receivable.contract_id, func.max(Receivable.billing_month))
+            .where(
+                in_values(session, Receivable.contract_id, part),
+                Receivable.billing_month < min(current),
+                Receivable.status != VOID,
+            )
+            .group_by(Receivable.contract_id)
+        ):
+            latest[contract_id] = month
+    if not latest:
+        return {}
+    since: dict[str, dt.datetime] = {}
+    for part in id_chunks(session, sorted(latest)):
+        for contract_id, month, created_at in session.execute(
+            select(Receivable.contract_id, Receivable.billing_month, Receivable.created_at).where(
+                in_values(session, Receivable.contract_id, part),
+                Receivable.billing_month.in_(sorted(set(latest.values()))),
+            )
+        ):
+            if latest[contract_id] == month:
+                since[contract_id] = created_at
+    # `issued_on` is a local date: a day's slack on either side of UTC.
+    earliest_day = min(since.values()).date() - _ONE_DAY
+    for part in id_chunks(session, sorted(since)):
+        for contract_id, created_at, issued_on in session.execute(
+            select(Receivable.contract_id, Receivable.created_at, Receivable.issued_on).where(
+                in_values(session, Receivable.contract_id, part),
+                Receivable.issued_on >= earliest_day,
+                Receivable.billing_month < min(current),
+                Receivable.status.not_in([DRAFT, VOID]),
+            )
+        ):
+            if issued_on is not None and issued_on >= since[contract_id].date() - _ONE_DAY:
+                since[contract_id] = min(since[contract_id], created_at)
+    return since
 
 
 def _late_candidates(
@@ -218,58 +314,79 @@ def _late_candidates(
     months: Mapping[str, BillingMonth],
     sub_contract: Mapping[str, str],
 ) -> set[_Candidate]:
-    """Which usage changed after its period was rated, in two queries per id chunk.
+    """Which usage of issued periods, of any age, changed after the period was rated.
 
     Usage records are append-only once a period is issued (deletion is refused,
     registration still accepted: RATING.md §8), so a period's usage changed exactly when
     it has records created after its receivable was rated — at the latest when the
     receivable was first written (`created_at`; `updated_at` also moves on finalising, so
     records registered between the last rating and the finalising would be missed). Only
-    issued receivables of the previous `LATE_USAGE_MONTHS` months count: a draft is simply
-    recomputed by its own month's next closing run, and is where such usage belongs."""
+    issued receivables count: a draft is simply recomputed by its own month's next closing
+    run, and is where such usage belongs.
+
+    Set-based and cheap whatever the history: the records looked at are those that
+    arrived since the chunk's contracts' last closing (`_checked_since`) dated before the
+    current period, one range of the index `ix_usage_records_arrival` per partition
+    (3–10 ms a chunk of 1,000 subscriptions over 13 months of 1.3M records on PostgreSQL,
+    where reading two months by subscription took 155 ms); their periods' receivables
+    are then read by key. A candidate is only a period to rate again: the late
+    line is what that rating gives minus what was billed, so a candidate without late
+    usage gives no line."""
     if not inputs:
         return set()
-    earlier_months = sorted(
-        {str(months[cid].shift(-n)) for cid in inputs for n in range(1, LATE_USAGE_MONTHS + 1)}
-    )
+    current = sorted({str(m) for m in months.values()})
+    since = _checked_since(session, inputs, current)
+    if not since:
+        return set()
+    current_start = min(billing_period(inputs[cid].closing_day, months[cid]).start for cid in since)
+    # The contracts of a chunk were closed together, so their times fall on a day or two;
+    # one whose last closing is older (a failed closing, a late finalising) gets a query
+    # of its own rather than widening the range read for all.
+    by_day: dict[dt.date, set[str]] = defaultdict(set)
+    for contract_id, at in since.items():
+        by_day[at.date()].add(contract_id)
+    newest_of: dict[tuple[str, str, str], dt.datetime] = {}
+    r = UsageRecord
+    for contract_ids in by_day.values():
+        lower = min(since[cid] for cid in contract_ids) - LATE_RECORD_MARGIN
+        subscription_ids = sorted(s for s, cid in sub_contract.items() if cid in contract_ids)
+        for part in id_chunks(session, subscription_ids):
+            for subscription_id, item_id, day, newest in session.execute(
+                select(r.subscription_id, r.usage_item_id, r.used_on, func.max(r.created_at))
+                .where(
+                    in_values(session, r.subscription_id, part),
+                    r.created_at > lower,
+                    r.used_on < current_start,
+                )
+                .group_by(r.subscription_id, r.usage_item_id, r.used_on)
+            ):
+                contract_id = sub_contract[subscription_id]
+                if newest <= since[contract_id] - LATE_RECORD_MARGIN:
+                    continue
+                month = str(billing_month_of(inputs[contract_id].closing_day, day))
+                key = (subscription_id, item_id, month)
+                if key not in newest_of or newest > newest_of[key]:
+                    newest_of[key] = newest
+    if not newest_of:
+        return set()
     rated_at: dict[tuple[str, str], dt.datetime] = {}
-    for part in id_chunks(session, sorted(inputs)):
+    wanted = {(sub_contract[sid], month) for sid, _, month in newest_of}
+    for part in id_chunks(session, sorted({cid for cid, _ in wanted})):
         for contract_id, month, created_at in session.execute(
             select(Receivable.contract_id, Receivable.billing_month, Receivable.created_at).where(
                 in_values(session, Receivable.contract_id, part),
-                Receivable.billing_month.in_(earlier_months),
+                Receivable.billing_month.in_(sorted({m for _, m in wanted})),
                 Receivable.status.not_in([DRAFT, VOID]),
             )
         ):
-            rated_at[(contract_id, month)] = created_at
-    if not rated_at:
-        return set()
-    periods: dict[str, list[tuple[str, Period]]] = defaultdict(list)
-    for cid, month in rated_at:
-        period = billing_period(inputs[cid].closing_day, BillingMonth.parse(month))
-        periods[cid].append((month, period))
-    first_day = min(p.start for ps in periods.values() for _, p in ps)
-    last_day = max(p.end for ps in periods.values() for _, p in ps)
-    subscription_ids = sorted(s for s, cid in sub_contract.items() if cid in periods)
-    candidates: set[_Candidate] = set()
-    r = UsageRecord
-    for part in id_chunks(session, subscription_ids):
-        for subscription_id, item_id, day, newest in session.execute(
-            select(r.subscription_id, r.usage_item_id, r.used_on, func.max(r.created_at))
-            .where(
-                in_values(session, r.subscription_id, part),
-                r.used_on >= first_day,
-                r.used_on <= last_day,
-                r.created_at > min(rated_at.values()) - LATE_RECORD_MARGIN,
-            )
-            .group_by(r.subscription_id, r.usage_item_id, r.used_on)
-        ):
-            contract_id = sub_contract[subscription_id]
-            for month, period in periods[contract_id]:
-                late = newest > rated_at[(contract_id, month)] - LATE_RECORD_MARGIN
-                if late and period.contains(day):
-                    candidates.add((subscription_id, item_id, month))
-    return candidates
+            if (contract_id, month) in wanted:
+                rated_at[(contract_id, month)] = created_at
+    return {
+        key
+        for key, newest in newest_of.items()
+        if (rated := rated_at.get((sub_contract[key[0]], key[2]))) is not None
+        and newest > rated - LATE_RECORD_MARGIN
+    }
 
 
 def _billed_so_far(

@@ -25,7 +25,7 @@ from kakin.catalog.models import PricePlan as PricePlanRow
 from kakin.catalog.plan_schemas import PlanComponents
 from kakin.catalog.price_plans import plan_versions_for
 from kakin.catalog.service import rating_discount_table, rating_loyalty_steps, tax_rates
-from kakin.catalog.tariffs import rating_tariff, tariff_versions_for
+from kakin.catalog.tariffs import negotiated_tariff, rating_tariff, tariff_versions_for
 from kakin.contracts.models import Contract, Subscription, SubscriptionEvent
 from kakin.contracts.models import Discount as DiscountRow
 from kakin.contracts.subscriptions import timeline_event
@@ -269,6 +269,8 @@ def _subscription_input(
         suspensions.append(Suspension(suspended_since, life_end))
     for code, (since, amount) in open_overrides.items():
         overrides.append(PriceOverride(code, since, None, amount))
+    negotiated = [o for override in overrides for o in _negotiated_usage(plans, override)]
+    overrides.extend(negotiated)
     return SubscriptionInput(
         subscription_id=sub.id,
         service_id=service_of_plan.get(sub.price_plan_id, ""),
@@ -279,6 +281,44 @@ def _subscription_input(
         suspensions=tuple(suspensions),
         overrides=tuple(overrides),
     )
+
+
+def _negotiated_usage(
+    plans: Sequence[PlanAssignment], override: PriceOverride
+) -> list[PriceOverride]:
+    """RATING.md §3: "A subscription may override any amount of its plan (相対価格 …); an
+    override is dated like a plan change." An override naming a usage charge replaces the
+    amount of the charge's tariff (`catalog.tariffs.negotiated_tariff`): one negotiated
+    tariff per run of days under one plan version and one tariff version, listed after the
+    override itself so they win on their days (`SubscriptionTimeline.override_on`)."""
+    if override.amount is None:
+        return []
+    result = []
+    for n, assignment in enumerate(plans):
+        plan_to = plans[n + 1].valid_from - _ONE_DAY if n + 1 < len(plans) else None
+        charge = next(
+            (c for c in assignment.plan.usage_charges if c.charge_id == override.target_id),
+            None,
+        )
+        if charge is None:
+            continue
+        versions = sorted(charge.tariffs, key=lambda v: v.valid_from)
+        for k, version in enumerate(versions):
+            version_to = versions[k + 1].valid_from - _ONE_DAY if k + 1 < len(versions) else None
+            start = max(override.valid_from, assignment.valid_from, version.valid_from)
+            ends = [d for d in (override.valid_to, plan_to, version_to) if d is not None]
+            end = min(ends) if ends else None
+            if end is not None and end < start:
+                continue
+            tariff = negotiated_tariff(version.tariff, override.amount)
+            if tariff is None:
+                raise ValueError(
+                    f"the negotiated price of usage charge {override.target_id!r} cannot"
+                    f" replace the amounts of the {version.tariff.shape} tariff"
+                    f" {version.tariff_id} from {version.valid_from}"
+                )
+            result.append(PriceOverride(override.target_id, start, end, override.amount, tariff))
+    return result
 
 
 def _discount(row: DiscountRow, table: DiscountTable) -> rd.Discount:
@@ -310,10 +350,15 @@ def rating_plans(
     session: Session,
     versions_by_plan: Mapping[str, Sequence[PricePlanVersion]],
     names: dict[str, str],
+    broken: dict[str, str] | None = None,
 ) -> dict[str, list[tuple[dt.date, PricePlan]]]:
     """Price plan versions as the rating core's plans, `(effective_from, plan)` in the
     order given, with their tariffs and usage items read in two queries. The labels of
-    their fees, charges and usage items are added to `names` (see `ContractBatch.describe`)."""
+    their fees, charges and usage items are added to `names` (see `ContractBatch.describe`).
+
+    A plan whose stored components cannot be converted raises, unless `broken` is given:
+    then its reason is put there (plan id → reason) and the others are converted, so the
+    closing fails only the contracts on that plan."""
     tariff_ids: set[str] = set()
     item_ids: set[str] = set()
     for versions in versions_by_plan.values():
@@ -334,7 +379,12 @@ def rating_plans(
             names[item.id] = item.name
     plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
     for plan_id, versions in versions_by_plan.items():
-        plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
+        try:
+            plans[plan_id] = [(v.effective_from, _rating_plan(v, tariffs, items)) for v in versions]
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            if broken is None:
+                raise
+            broken[plan_id] = f"price plan {plan_id}: {type(exc).__name__}: {exc}"
         for v in versions:
             for group in ("recurring_fees", "one_time_fees", "usage_charges"):
                 for comp in v.components.get(group) or ():
@@ -399,7 +449,8 @@ def load_contract_batch(
             select(PricePlanRow.id, PricePlanRow.service_id).where(PricePlanRow.id.in_(plan_ids))
         ).all()
     )
-    plans = rating_plans(session, versions_by_plan, batch.names)
+    broken_plans: dict[str, str] = {}
+    plans = rating_plans(session, versions_by_plan, batch.names, broken_plans)
 
     discounts: dict[str, list[rd.Discount]] = defaultdict(list)
     discount_rows = [
@@ -422,11 +473,7 @@ def load_contract_batch(
             discounts[d.contract_id].append(_discount(d, tables[d.discount_table_id]))
             batch.names[d.id] = tables[d.discount_table_id].name
 
-    month = next(iter(closed.values())) if closed else None
-    period: Period | None = None
-    if month is not None:
-        code = next(iter(closed))
-        period = billing_period(parse_closing_day(code), month)
+    month, period = _closed_period(closed)
     usage = (
         load_usage(session, [s.id for s in all_subs], period.start, period.end) if period else {}
     )
@@ -464,6 +511,7 @@ def load_contract_batch(
                 )
             batch.months[contract.id] = closed[contract.closing_day]
             subs = sorted(subscriptions.get(contract.id, []), key=lambda s: s.id)
+            _refuse_broken_plans(subs, timelines, broken_plans)
             sub_inputs = tuple(
                 _subscription_input(s, timelines[s.id], service_of_plan, plans)
                 for s in subs
@@ -497,6 +545,24 @@ def load_contract_batch(
             batch.months.pop(contract.id, None)
     _add_history(session, batch)
     return batch
+
+
+def _closed_period(closed: Mapping[str, BillingMonth]) -> tuple[BillingMonth | None, Period | None]:
+    """The billing month and period a closing date closes (one closing day's at most)."""
+    for code, month in closed.items():
+        return month, billing_period(parse_closing_day(code), month)
+    return None, None
+
+
+def _refuse_broken_plans(
+    subs: Sequence[_SubscriptionRow], timelines: Mapping[str, Timeline], broken: Mapping[str, str]
+) -> None:
+    """A contract with a subscription on a plan that could not be converted fails."""
+    for sub in subs:
+        timeline = timelines.get(sub.id)
+        for state in timeline.states if timeline is not None else ():
+            if state.price_plan_id in broken:
+                raise ValueError(broken[state.price_plan_id])
 
 
 Billable = TypeVar("Billable", Adjustment, OneTimeCharge, TopUp)

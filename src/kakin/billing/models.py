@@ -115,10 +115,18 @@ class Receivable(TenantOwned, Base):
     document_recipient_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(64))
     line_count: Mapped[int] = mapped_column(default=0)
+    credited: Mapped[int] = mapped_column(default=0)
+    """The sum of the totals of its credit notes (返還請求書), never more than `total`."""
     run_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+
+    @property
+    def balance(self) -> int:
+        """What the receivable still asks for: its total less what its credit notes took
+        back (payments come with collections)."""
+        return self.total - self.credited
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -140,7 +148,7 @@ class ReceivableLine(TenantOwned, Base):
     contract_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     kind: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(String(20), default="charge")
-    description: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
     subscription_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     source_id: Mapped[str | None] = mapped_column(String(ID_LENGTH + 40))
     quantity: Mapped[Decimal] = mapped_column()
@@ -211,6 +219,7 @@ class CreditNote(TenantOwned, Base):
             ["tenant_id", "receivable_id"], ["receivables.tenant_id", "receivables.id"]
         ),
         UniqueConstraint("tenant_id", "number"),
+        Index("ix_credit_notes_receivable", "tenant_id", "receivable_id"),
     )
 
 

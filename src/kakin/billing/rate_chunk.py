@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -25,6 +26,8 @@ from kakin.rating.engine import rate_period
 from kakin.rating.lines import ReceivableDraft
 from kakin.rating.model import ContractInput
 from kakin.usage.intake import id_chunks, in_values
+
+log = logging.getLogger("kakin.closing")
 
 MAX_ERROR_LENGTH = 500
 
@@ -168,6 +171,11 @@ class _Billed:
             if top_up.bought_on <= draft.period.end:
                 self.top_ups[top_up.top_up_id] = receivable_id
 
+    def merge(self, other: _Billed) -> None:
+        self.adjustments.update(other.adjustments)
+        self.charges.update(other.charges)
+        self.top_ups.update(other.top_ups)
+
     def write(self, session: Session) -> None:
         for model, marks in (
             (Adjustment, self.adjustments),
@@ -177,6 +185,101 @@ class _Billed:
             update_rows(
                 session, model, [{"id": i, "receivable_id": rid} for i, rid in marks.items()]
             )
+
+
+@dataclass
+class _Written:
+    """What one contract's closing writes: its receivable, its lines, and the marks on
+    what the receivable bills."""
+
+    contract_id: str
+    receivable: dict[str, Any]
+    lines: list[dict[str, Any]]
+    replaces: Receivable | None
+    billed: _Billed
+
+
+BIGINT_RANGE: Final = range(-(2**63), 2**63)
+"""What a stored amount (minor units, a BIGINT column) can hold."""
+
+
+def _check_amounts(written: _Written) -> None:
+    """A receivable whose amounts its columns cannot hold (an absurd fee or quantity) is the
+    contract's failure, named here rather than by the database in the middle of a write."""
+    receivable = written.receivable
+    for name in ("subtotal", "tax_total", "total"):
+        if receivable[name] not in BIGINT_RANGE:
+            raise ArithmeticError(f"the receivable's {name} {receivable[name]} is out of range")
+    for line in written.lines:
+        if line["amount"] not in BIGINT_RANGE:
+            raise ArithmeticError(
+                f"line {line['line_no']}'s amount {line['amount']} is out of range"
+            )
+
+
+def _failure(contract_id: str, exc: BaseException) -> dict[str, Any]:
+    return {
+        "contract_id": contract_id,
+        "reason": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH],
+    }
+
+
+def _write(session: Session, written: Sequence[_Written]) -> None:
+    """Replace the drafts being recomputed, insert the new receivables and their lines,
+    mark what they bill: a few bulk statements for the whole list."""
+    replaced = [w for w in written if w.replaces is not None]
+    if replaced:
+        session.execute(
+            delete(ReceivableLine).where(
+                ReceivableLine.receivable_id.in_([w.receivable["id"] for w in replaced])
+            )
+        )
+        update_rows(session, Receivable, [w.receivable for w in replaced])
+    copy_rows(session, Receivable, [w.receivable for w in written if w.replaces is None])
+    copy_rows(session, ReceivableLine, [line for w in written for line in w.lines])
+    billed = _Billed()
+    for w in written:
+        billed.merge(w.billed)
+    billed.write(session)
+
+
+def _begin_for_savepoints(session: Session) -> None:
+    """pysqlite begins a transaction only before a data-changing statement: a SAVEPOINT
+    issued first would start a transaction of its own, and its RELEASE would commit it (and
+    the chunk with it) early. Begin the transaction explicitly, so savepoints nest."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not getattr(driver, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN")
+
+
+def _write_each_alone(
+    session: Session, written: Sequence[_Written], outcome: ChunkOutcome
+) -> list[_Written]:
+    """The chunk's writes in one savepoint; when the database refuses them, each contract's
+    in a savepoint of its own, so one contract's refused write fails that contract alone.
+    Returns what was written."""
+    if not written:
+        return []
+    _begin_for_savepoints(session)
+    try:
+        with session.begin_nested():
+            _write(session, written)
+        return list(written)
+    except Exception:
+        log.warning("the bulk write of a closing chunk failed; writing contract by contract")
+    done = []
+    for w in written:
+        try:
+            with session.begin_nested():
+                _write(session, [w])
+        except Exception as exc:
+            outcome.errors.append(_failure(w.contract_id, exc))
+            outcome.contracts_done -= 1
+        else:
+            done.append(w)
+    return done
 
 
 def rate_and_write_chunk(
@@ -189,8 +292,10 @@ def rate_and_write_chunk(
     """Rate `contract_ids` for the months that close on `closing_date` and write the drafts.
 
     RATING.md §8: "receivables still in `draft` … are recomputed when inputs changed; an
-    `open` or later receivable is never rewritten". One contract's failure is recorded
-    and the others go on.
+    `open` or later receivable is never rewritten". A contract that cannot be loaded, rated
+    or written fails alone, its reason recorded, and the others go on (issue 6 §3): rating
+    is pure, so any error it raises is the contract's; a refused write is retried contract
+    by contract in savepoints.
 
     `line_room` is how many more receivable lines the tenant may hold (seed 000 制限事項:
     1,000,000 by default): a chunk that would pass it writes nothing, and each of its
@@ -210,10 +315,7 @@ def rate_and_write_chunk(
     )
     existing = _existing_receivables(session, batch)
 
-    new_receivables: list[dict[str, Any]] = []
-    new_lines: list[dict[str, Any]] = []
-    replaced: list[dict[str, Any]] = []
-    billed = _Billed()
+    written: list[_Written] = []
     for contract_id, contract_input in batch.inputs.items():
         current = existing.get(contract_id)
         if current is not None and current.status != "draft":
@@ -221,31 +323,30 @@ def rate_and_write_chunk(
             continue
         try:
             draft = rate_period(contract_input, batch.months[contract_id])
-        except (ArithmeticError, ValueError, KeyError, TypeError, LookupError) as exc:
-            outcome.errors.append(
-                {
-                    "contract_id": contract_id,
-                    "reason": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH],
-                }
+            digest = content_hash(draft)
+            if current is not None and current.content_hash == digest:
+                outcome.contracts_done += 1
+                continue
+            receivable_id = current.id if current is not None else new_id("rcv")
+            row = _receivable_row(batch, draft, receivable_id, run_id, digest)
+            if current is not None:
+                row["version"] = current.version  # the ORM matches it and bumps it
+                row["updated_at"] = utcnow()
+            billed = _Billed()
+            billed.add(contract_input, draft, receivable_id)
+            item = _Written(
+                contract_id, row, _line_rows(batch, draft, receivable_id), current, billed
             )
+            _check_amounts(item)
+        except Exception as exc:
+            outcome.errors.append(_failure(contract_id, exc))
             continue
         outcome.contracts_done += 1
-        digest = content_hash(draft)
-        if current is not None and current.content_hash == digest:
-            continue
-        receivable_id = current.id if current is not None else new_id("rcv")
-        row = _receivable_row(batch, draft, receivable_id, run_id, digest)
-        if current is not None:
-            row["version"] = current.version  # the ORM matches it and bumps it (version_id_col)
-            row["updated_at"] = utcnow()
-            replaced.append(row)
-        else:
-            new_receivables.append(row)
-        new_lines.extend(_line_rows(batch, draft, receivable_id))
-        billed.add(contract_input, draft, receivable_id)
+        written.append(item)
 
-    removed = sum(existing[r["contract_id"]].line_count for r in replaced)
-    if line_room is not None and len(new_lines) - removed > line_room:
+    removed = sum(w.replaces.line_count for w in written if w.replaces is not None)
+    new_lines = sum(len(w.lines) for w in written)
+    if line_room is not None and new_lines - removed > line_room:
         reason = "tenant-limit-reached: the receivable lines would exceed the tenant's limit"
         outcome.errors.extend(
             {"contract_id": cid, "reason": reason}
@@ -254,17 +355,8 @@ def rate_and_write_chunk(
         )
         outcome.contracts_done = 0
         return outcome
-    outcome.lines_removed = removed
-    if replaced:
-        session.execute(
-            delete(ReceivableLine).where(
-                ReceivableLine.receivable_id.in_([r["id"] for r in replaced])
-            )
-        )
-        update_rows(session, Receivable, replaced)
-    copy_rows(session, Receivable, new_receivables)
-    copy_rows(session, ReceivableLine, new_lines)
-    billed.write(session)
-    outcome.receivables_written = len(new_receivables) + len(replaced)
-    outcome.lines_written = len(new_lines)
+    done = _write_each_alone(session, written, outcome)
+    outcome.lines_removed = sum(w.replaces.line_count for w in done if w.replaces is not None)
+    outcome.receivables_written = len(done)
+    outcome.lines_written = sum(len(w.lines) for w in done)
     return outcome

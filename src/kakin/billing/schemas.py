@@ -97,6 +97,8 @@ class ReceivableOut(BaseModel):
     subtotal: MoneyOut = Field(description="pre-tax total")
     tax_total: MoneyOut
     total: MoneyOut
+    credited: MoneyOut = Field(description="the sum of the totals of its credit notes")
+    balance: MoneyOut = Field(description="the total less what its credit notes took back")
     tax_breakdown: list[TaxSubtotalOut]
     status: str
     due_date: dt.date | None
@@ -121,7 +123,9 @@ class AdjustmentIn(BaseModel):
     amount: SignedMoney = Field(description="signed money, the contract's currency")
     tax_category: TaxCategoryCode = "standard"
     reason: Annotated[MultiLine, Field(min_length=1, max_length=500)]
-    subscription_id: Annotated[SingleLine, Field(min_length=1, max_length=40)] | None = None
+    subscription_id: Annotated[SingleLine, Field(min_length=1, max_length=40)] | None = Field(
+        None, description="one of the contract's subscriptions; null: the whole contract"
+    )
 
 
 class AdjustmentOut(BaseModel):

@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
 from kakin.billing.documents.record import freeze, live_parties
-from kakin.billing.errors import ReceivableNotDraft, ReceivableNotFound, ReceivableNotOpen
+from kakin.billing.errors import (
+    CreditExceedsReceivable,
+    ReceivableNotDraft,
+    ReceivableNotFound,
+    ReceivableNotOpen,
+)
 from kakin.billing.models import (
     Adjustment,
     CreditNote,
@@ -19,12 +24,12 @@ from kakin.billing.models import (
     ReceivableLine,
 )
 from kakin.billing.schemas import AdjustmentIn, CreditNoteIn
-from kakin.contracts.models import Contract
+from kakin.contracts.models import Contract, Subscription
 from kakin.kit.bounds import minor_units_of
 from kakin.kit.crypto import FieldCipher
-from kakin.kit.errors import pointer
+from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
-from kakin.kit.money import RoundingMode, to_minor
+from kakin.kit.money import RoundingMode, from_minor, to_minor
 from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
 from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.models import Tenant
@@ -118,6 +123,24 @@ def finalize_month(
 
 
 def add_adjustment(session: Session, contract_id: str, body: AdjustmentIn) -> Adjustment:
+    """RATING.md §8: a late change "becomes an `adjustment` line on the next receivable" —
+    of the contract, or of one of its subscriptions."""
+    if body.subscription_id is not None and (
+        session.scalar(
+            select(Subscription.id).where(
+                Subscription.id == body.subscription_id, Subscription.contract_id == contract_id
+            )
+        )
+        is None
+    ):
+        raise InvalidRequest(
+            [
+                (
+                    pointer("body", "subscription_id"),
+                    f"{body.subscription_id} is not a subscription of contract {contract_id}",
+                )
+            ]
+        )
     adjustment = Adjustment(
         id=new_id("adj"),
         contract_id=contract_id,
@@ -146,7 +169,11 @@ def issue_credit_note(
     tax_rates: tuple[TaxRate, ...],
 ) -> CreditNote:
     """返還請求書 against an issued receivable; tax once per rate (RATING.md §7), with the
-    rates of the receivable's period and the tenant's tax rounding."""
+    rates of the receivable's period and the tenant's tax rounding.
+
+    The credit notes of a receivable never take back more than its total: `receivable`
+    must be locked (`get_receivable(for_update=True)`), so concurrent notes are checked
+    against each other's amounts one after the other."""
     if receivable.status not in ("open", "partially_paid", "overdue", "paid"):
         raise ReceivableNotOpen(f"receivable {receivable.id} is {receivable.status}")
     currency = receivable.currency
@@ -167,6 +194,18 @@ def issue_credit_note(
     lines_total = sum((s.lines_total for s in subtotals), Decimal(0))
     tax_total = sum((s.tax for s in subtotals), Decimal(0))
     total = lines_total + tax_total if mode is TaxMode.EXCLUSIVE else lines_total
+    total_minor = to_minor(total, currency)
+    if receivable.credited + total_minor > receivable.total:
+        remaining = from_minor(max(receivable.total - receivable.credited, 0), currency)
+        raise CreditExceedsReceivable(
+            f"this credit note's total {total} would take the credit notes of receivable "
+            f"{receivable.id} past its total {from_minor(receivable.total, currency)}: "
+            f"{remaining} is left to credit",
+            credited=receivable.credited,
+            total=receivable.total,
+            requested=total_minor,
+        )
+    receivable.credited += total_minor
     note = CreditNote(
         id=new_id("crn"),
         receivable_id=receivable.id,
@@ -184,7 +223,7 @@ def issue_credit_note(
         ],
         subtotal=to_minor(total - tax_total, currency),
         tax_total=to_minor(tax_total, currency),
-        total=to_minor(total, currency),
+        total=total_minor,
         tax_breakdown=[
             {
                 "tax_category": s.category.value,

@@ -207,6 +207,28 @@ def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
     return codes
 
 
+def _usage_override_problem(session: Session, plan_id: str, code: str, on: dt.date) -> str | None:
+    """Why a negotiated price (相対価格) from `on` cannot apply to the plan's usage charge
+    `code` (None: it can, or `code` is no usage charge): see
+    `kakin.catalog.tariffs.NEGOTIABLE_AMOUNT`."""
+    version_model = lazy_attr("kakin.catalog.models", "PricePlanVersion")
+    negotiation_problem = lazy_attr("kakin.catalog.tariffs", "negotiation_problem")
+    if version_model is None or negotiation_problem is None:  # pragma: no cover
+        return None
+    components = session.scalar(
+        select(version_model.components)
+        .where(version_model.price_plan_id == plan_id, version_model.effective_from <= on)
+        .order_by(version_model.effective_from.desc())
+        .limit(1)
+    )
+    charges = components.get("usage_charges") or [] if isinstance(components, dict) else []
+    charge = next((c for c in charges if c.get("code") == code), None)
+    if charge is None:
+        return None
+    problem: str | None = negotiation_problem(session, str(charge["tariff_id"]), on)
+    return f"the usage charge {code!r}: {problem}" if problem else None
+
+
 def get_subscription(session: Session, sub_id: str) -> Subscription:
     sub = session.scalar(select(Subscription).where(Subscription.id == sub_id))
     if sub is None:
@@ -348,6 +370,11 @@ def add_event(
                         )
                     ]
                 )
+            problem = _usage_override_problem(
+                session, state.price_plan_id, values["component_code"], effective_date
+            )
+            if problem is not None and values.get("amount") is not None:
+                raise InvalidRequest([(pointer("body", "component_code"), problem)])
     new = TimelineEvent(
         kind, effective_date, max((e.seq for e in existing), default=0) + 1, **values
     )

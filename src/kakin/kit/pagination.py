@@ -49,11 +49,25 @@ def paginate(
     to_item: Callable[[Any], T],
 ) -> Page[T]:
     """Run `statement` ordered by `id_column`, after `cursor`, one row more than `limit`."""
+    return paginate_rows(
+        session, statement, id_column, cursor, limit, lambda rows: [to_item(r) for r in rows]
+    )
+
+
+def paginate_rows(
+    session: Session,
+    statement: Select[Any],
+    id_column: InstrumentedAttribute[str],
+    cursor: str | None,
+    limit: int,
+    to_items: Callable[[Sequence[Any]], list[T]],
+) -> Page[T]:
+    """`paginate` whose items are made from the page's rows at once — for items that need
+    one more query over the whole page (never one per row)."""
     if cursor:
         statement = statement.where(id_column > decode_cursor(cursor))
     rows: Sequence[Any] = session.scalars(statement.order_by(id_column).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [to_item(row) for row in rows]
     next_cursor = encode_cursor(getattr(rows[-1], id_column.key)) if more and rows else None
-    return Page[T](items=items, next_cursor=next_cursor)
+    return Page[T](items=to_items(rows), next_cursor=next_cursor)

@@ -54,6 +54,10 @@ class UsageRecord(TenantOwned, Base):
 
     __table_args__ = (
         Index("ix_usage_records_subscription_day", "tenant_id", "subscription_id", "used_on"),
+        # RATING.md §8: the closing finds late usage among the records that arrived since
+        # the last closing and are dated before the current period, whatever their age
+        # (billing.history): a range of arrival times, the day checked inside the index.
+        Index("ix_usage_records_arrival", "tenant_id", "created_at", "used_on"),
         {"info": MANUAL_MIGRATION},
     )
 
