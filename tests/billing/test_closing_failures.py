@@ -96,7 +96,8 @@ def test_one_contract_that_cannot_be_rated_or_written_fails_alone(
     assert run["contracts_failed"] == 3
     reasons = {e["contract_id"]: e["reason"] for e in run["errors"]}
     assert set(reasons) == {huge["contract"], refused["contract"], garbled["contract"]}
-    assert "out of range" in reasons[huge["contract"]]
+    # refused when its plan is read back (kakin.kit.bounds), or when its amount is written
+    assert "out of range" in reasons[huge["contract"]] or "10^12" in reasons[huge["contract"]]
     assert "recurring_fees" in reasons[garbled["contract"]]
     assert "refused by the database" in reasons[refused["contract"]]
     for ids in healthy:

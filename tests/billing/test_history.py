@@ -232,38 +232,40 @@ def test_re_rating_a_period_for_late_usage_keeps_its_top_ups(api: Api) -> None:
 
 
 def test_a_closing_without_late_usage_emits_no_late_line_even_for_a_topped_up_period(
-    api: Api,
+    sandbox_api: Api,
 ) -> None:
     """RATING.md §8: only usage "that arrives for an already-rated period" gives a late
     line: records registered just before the closing that rated them are no late usage,
     on the next closing or on a rerun of it."""
+    api = sandbox_api  # it closes months after today: the clock moves forward
     ids = _setup(api)
     _top_up(api, ids, "1000", "2026-10-23")
-    _run_closing(api, "2026-11-01")
+    _close_on(api, "2026-11-01")
     _finalize(api, _receivable(api, ids["contract"], "2026-10"))
-    _run_closing(api, "2026-12-01")
+    _close_on(api, "2026-12-01")
     assert _lines(_receivable(api, ids["contract"], "2026-11"), "late_usage") == []
-    _run_closing(api, "2026-12-01")
+    _close_on(api, "2026-12-01")
     november = _receivable(api, ids["contract"], "2026-11")
     assert _lines(november, "late_usage") == []
     _finalize(api, november)
-    _run_closing(api, "2027-01-01")
+    _close_on(api, "2027-01-01")
     assert _lines(_receivable(api, ids["contract"], "2026-12"), "late_usage") == []
 
 
-def test_late_usage_of_any_age_goes_onto_the_next_receivable(api: Api) -> None:
+def test_late_usage_of_any_age_goes_onto_the_next_receivable(sandbox_api: Api) -> None:
     """RATING.md §8: "Usage that arrives for an already-rated period, however late, goes
     onto the next receivable as a usage line marked with its original period". October is
     five closings back when 1,000 more of its packets arrive: 1,000 × 0.05 = 50."""
+    api = sandbox_api  # it closes months after today: the clock moves forward
     ids = _setup(api)
     closing_dates = ["2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01", "2027-03-01"]
     for closing_date in closing_dates:
-        _run_closing(api, closing_date)
+        _close_on(api, closing_date)
         month = f"{int(closing_date[:4]) - (closing_date[5:7] == '01')}-"
         month += f"{(int(closing_date[5:7]) - 2) % 12 + 1:02d}"
         _finalize(api, _receivable(api, ids["contract"], month))
     _record(api, ids, "very-late", 1000, "2026-10-31T23:59:00+09:00")
-    run = _run_closing(api, "2027-04-01")
+    run = _close_on(api, "2027-04-01")
     assert run["status"] == "completed", run
     march = _receivable(api, ids["contract"], "2027-03")
     lates = _lines(march, "late_usage")
@@ -271,7 +273,7 @@ def test_late_usage_of_any_age_goes_onto_the_next_receivable(api: Api) -> None:
         ("2026-10", Decimal(50))
     ]
     _finalize(api, march)
-    _run_closing(api, "2027-05-01")
+    _close_on(api, "2027-05-01")
     assert _lines(_receivable(api, ids["contract"], "2027-04"), "late_usage") == []
 
 
@@ -292,24 +294,31 @@ def _age(runtime: Runtime, tenant_id: str, receivable_id: str, late_record: str)
 
 
 def test_usage_of_a_period_issued_after_a_later_closing_is_still_billed_late(
-    api: Api, runtime: Runtime
+    sandbox_api: Api, runtime: Runtime
 ) -> None:
     """October is still a draft when November closes, got 1,000 more packets before that
     and is issued without a rerun: the records it never rated (1,000 × 0.05 = 50) go onto
     the next receivable all the same (RATING.md §8)."""
+    api = sandbox_api  # it closes months after today: the clock moves forward
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    _close_on(api, "2026-11-01")
     _record(api, ids, "unrated", 1000, "2026-10-30T12:00:00+09:00")
     october = _receivable(api, ids["contract"], "2026-10")
     _age(runtime, api.tenant_id, october["id"], "unrated")
-    _run_closing(api, "2026-12-01")
+    _close_on(api, "2026-12-01")
     _finalize(api, october)
     november = _receivable(api, ids["contract"], "2026-11")
     assert _lines(november, "late_usage") == []
     _finalize(api, november)
-    _run_closing(api, "2027-01-01")
+    _close_on(api, "2027-01-01")
     december = _receivable(api, ids["contract"], "2026-12")
     lates = _lines(december, "late_usage")
     assert [(ln["original_billing_month"], Decimal(str(ln["amount"]))) for ln in lates] == [
         ("2026-10", Decimal(50))
     ]
+
+
+def _close_on(api: Api, day: str) -> dict[str, Any]:
+    """A closing on `day` of a sandbox tenant, its clock moved there first."""
+    advance_clock_to(api, day)
+    return _run_closing(api, day)
