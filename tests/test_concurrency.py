@@ -83,7 +83,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "KAKIN_SCHEDULER_INTERVAL_SECONDS": "0",
     }
     log = (var / "serve.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own command
+    process = subprocess.Popen(
         [sys.executable, "-m", "kakin.cli", "serve", "--port", str(port)],
         env=env,
         stdout=log,
@@ -163,6 +163,8 @@ def test_one_idempotency_key_creates_one_adjustment(tenant: Tenant) -> None:
     assert set(counts) <= {201, 409}, counts
     created = [r for r in responses if r.status_code == 201]
     assert len({r.json()["id"] for r in created}) == 1
+    replayed = [r for r in created if r.headers.get("idempotent-replayed") == "true"]
+    assert len(replayed) == len(created) - 1
     for conflict in (r for r in responses if r.status_code == 409):
         assert conflict.headers["content-type"] == "application/problem+json"
         assert conflict.json()["type"] == "/problems/idempotency-key-in-use"

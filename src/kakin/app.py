@@ -19,11 +19,11 @@ from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
 from kakin.customers.api import router as customers_router
 from kakin.kit.errors import install_problem_handlers
-from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
+from kakin.kit.idempotency import IdempotencyMiddleware, Replay, ResponseStore, replay_handler
 from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy.api import router as tenancy_router
-from kakin.tenancy.idempotency import DatabaseIdempotencyStore
+from kakin.tenancy.deps import idempotency_store
 from kakin.usage.api import router as usage_router
 
 API_DESCRIPTION = """\
@@ -62,12 +62,13 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
 
-    store = DatabaseIdempotencyStore(rt)
+    store = idempotency_store(rt)
 
-    def store_for(_scope: Scope) -> IdempotencyStore:
+    def store_for(_scope: Scope) -> ResponseStore:
         return store
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
+    app.add_exception_handler(Replay, replay_handler)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -4,6 +4,12 @@ Every API route takes an `ApiContext` through `require(scope)`. The context's se
 scoped to the token's tenant (kit.db's loader criteria), and the transaction is committed
 when the route returns and rolled back when it raises — before the response is sent
 (`Depends(scope="function")`), so a failed commit can never be reported as success.
+
+Two rules hold here for every route alike, because every route passes here:
+- `Idempotency-Key` (kit.idempotency): the key is reserved after the token, scope and
+  function switch are checked — a replay passes the same checks as the original;
+- a transaction that lost a race for a row (kit.concurrency.is_lost_race) is a 412 when
+  the request sent `If-Match`, else a 409 — never a 500.
 """
 
 from __future__ import annotations
@@ -15,10 +21,21 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from kakin.kit.concurrency import is_lost_race, lost_race
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import Unauthorized
+from kakin.kit.idempotency import (
+    STATE_KEY,
+    IdempotencyKeyInUse,
+    IdempotentRequest,
+    Reservation,
+    check_key,
+    idempotent_request,
+    reserve,
+)
 from kakin.runtime import Runtime
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
+from kakin.tenancy.idempotency import DatabaseIdempotencyStore
 from kakin.tenancy.models import Tenant
 from kakin.tenancy.service import InvalidToken, authenticate_token, tenant_of_credential
 
@@ -81,6 +98,13 @@ def open_context(runtime: Runtime, token: str) -> tuple[Session, Tenant, list[st
     return session, tenant, list(row.scopes), row.client_id
 
 
+def idempotency_store(runtime: Runtime) -> DatabaseIdempotencyStore:
+    store = runtime.extras.get("idempotency_store")
+    if not isinstance(store, DatabaseIdempotencyStore):
+        store = runtime.extras["idempotency_store"] = DatabaseIdempotencyStore(runtime)
+    return store
+
+
 def require(scope: str | None) -> Any:
     """A dependency giving an `ApiContext` whose token holds `scope` (None: any valid token).
 
@@ -88,9 +112,13 @@ def require(scope: str | None) -> Any:
     use only the functions it needs).
     """
 
-    def dependency(request: Request) -> Iterator[ApiContext]:
+    def dependency(
+        request: Request,
+        idempotent: Annotated[IdempotentRequest | None, Depends(idempotent_request)],
+    ) -> Iterator[ApiContext]:
         runtime = get_runtime(request)
         session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
+        reservation: Reservation | None = None
         try:
             if scope is not None:
                 if scope not in tenant.functions:
@@ -99,15 +127,28 @@ def require(scope: str | None) -> Any:
                     raise InsufficientScope(
                         f"this request needs the '{scope}' scope", error="insufficient_scope"
                     )
+            if idempotent is not None:
+                check_key(idempotent.key)
+                store = idempotency_store(runtime)
+                reservation = reserve(lambda: store.attempt(session, idempotent))
+                setattr(request.state, STATE_KEY, reservation)  # for IdempotencyMiddleware
             ctx = ApiContext(session, tenant, f"api_client:{client_id}", scopes, runtime)
             request.state.tenant_id = tenant.tenant_id
             yield ctx
+            if reservation is not None and not idempotency_store(runtime).mark_committed(
+                session, reservation
+            ):
+                raise IdempotencyKeyInUse("this request ran too long; its key was taken over")
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if is_lost_race(exc):
+                raise lost_race(request.headers.get("if-match")) from None
             raise
         finally:
             session.close()
+        if reservation is not None:
+            reservation.committed = True
         for job in ctx.after_commit:
             job()
 
