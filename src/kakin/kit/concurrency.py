@@ -53,6 +53,10 @@ def lost_race(if_match: str | None) -> Problem:
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
+SQLITE_BUSY_SNAPSHOT = 517
+"""SQLite in WAL mode: this transaction read a snapshot, another one has committed a write
+since, so this one may not write (https://sqlite.org/rescode.html#busy_snapshot)."""
+
 
 def is_lost_race(exc: BaseException) -> bool:
     """Whether `exc` says this transaction lost a race with another one.
@@ -60,10 +64,15 @@ def is_lost_race(exc: BaseException) -> bool:
     - `StaleDataError`: an UPDATE or DELETE of a versioned row (`version_id_col`) matched
       no row, because a concurrent transaction changed the row since it was read;
     - PostgreSQL's deadlock (40P01) and serialization failure (40001): the database chose
-      this transaction as the one to abort.
+      this transaction as the one to abort;
+    - SQLite's SQLITE_BUSY_SNAPSHOT: another transaction wrote since this one read.
     """
     if isinstance(exc, StaleDataError):
         return True
     if isinstance(exc, DBAPIError):
-        return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+        orig = exc.orig
+        return (
+            getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+            or getattr(orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+        )
     return False

@@ -126,10 +126,11 @@ Attempt = Callable[[], Reservation | StoredResponse | None]
 holds the key."""
 
 
-def reserve(attempt: Attempt, wait: float = WAIT_SECONDS) -> Reservation:
-    """Reserve the key, waiting while another request holds it; raise `Replay` when it has
-    a stored response and `IdempotencyKeyInUse` when the wait is over."""
-    deadline = time.monotonic() + wait
+def reserve(attempt: Attempt, wait: float | None = None) -> Reservation:
+    """Reserve the key, waiting (`WAIT_SECONDS` unless `wait`) while another request holds
+    it; raise `Replay` when it has a stored response, `IdempotencyKeyInUse` when the wait
+    is over."""
+    deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
     delay = 0.01
     while True:
         outcome = attempt()
