@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 15:34:02.644068
+Create Date: 2026-12-03 15:51:40.641473
 """
 
 from __future__ import annotations
@@ -176,9 +176,12 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.BigInteger(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=False),
+        sa.Column("reserved_at", kakin.kit.db.UTCDateTime(), nullable=False),
+        sa.Column("status_code", sa.BigInteger(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "key", name=op.f("pk_idempotency_records")),
     )
@@ -286,6 +289,14 @@ def upgrade() -> None:
         sa.Column("used_on", sa.Date(), nullable=False),
         sa.Column("changes", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "used_on", name=op.f("pk_usage_pending_days")),
+    )
+    op.create_table(
+        "usage_record_ids",
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("used_on", sa.Date(), nullable=False),
+        sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "record_id", name=op.f("pk_usage_record_ids")),
     )
     op.create_table(
         "api_clients",
@@ -1196,6 +1207,7 @@ def downgrade() -> None:
 
     op.drop_table("closing_chunks")
     op.drop_table("api_clients")
+    op.drop_table("usage_record_ids")
     op.drop_table("usage_pending_days")
     with op.batch_alter_table("usage_daily_totals", schema=None) as batch_op:
         batch_op.drop_index("ix_usage_daily_totals_day")

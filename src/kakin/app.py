@@ -25,13 +25,13 @@ from kakin.customers.api import router as customers_router
 from kakin.kit.body_limit import BodySizeLimit
 from kakin.kit.bounds import check_request_values
 from kakin.kit.errors import install_problem_handlers
-from kakin.kit.idempotency import IdempotencyMiddleware, IdempotencyStore
+from kakin.kit.idempotency import IdempotencyMiddleware, Replay, ResponseStore, replay_handler
 from kakin.kit.openapi import install_offline_docs, install_openapi, operation_id
 from kakin.kit.query import reject_unknown_query_parameters
 from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy.api import router as tenancy_router
-from kakin.tenancy.idempotency import DatabaseIdempotencyStore
+from kakin.tenancy.deps import idempotency_store
 from kakin.usage.api import router as usage_router
 
 API_DESCRIPTION = """\
@@ -110,12 +110,13 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = rt
     install_problem_handlers(app)
 
-    store = DatabaseIdempotencyStore(rt)
+    store = idempotency_store(rt)
 
-    def store_for(_scope: Scope) -> IdempotencyStore:
+    def store_for(_scope: Scope) -> ResponseStore:
         return store
 
     app.add_middleware(IdempotencyMiddleware, store_factory=store_for)
+    app.add_exception_handler(Replay, replay_handler)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)  # outermost: replays and errors get them too
 

@@ -3,12 +3,19 @@ validation, search, deletion and tenant isolation (issue 3; RATING.md §2, §4).
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
+from kakin.tenancy.models import Tenant
+from kakin.usage.service import register_one
 from tests.factories.api import Api, new_tenant_api
 from tests.factories.usage import Sub, new_subscription, new_usage_item, record
 
@@ -283,13 +290,55 @@ def test_the_openapi_document_describes_the_request_bodies(client: TestClient) -
 
 
 def test_a_record_id_is_unique_across_months(world: World) -> None:
-    # The primary key holds the month (partitioning); uniqueness in the tenant is checked
-    # across every month before inserting.
+    # The primary key holds the month (partitioning); uniqueness in the tenant is the key
+    # of usage_record_ids, whatever the month.
     world.api.created("/v1/usage-records", record(world.sub, world.item, record_id="m-1"))
     december = record(world.sub, world.item, used_at="2026-12-05T10:00:00+09:00", record_id="m-1")
     response = world.api.post(BATCH, json={"records": [december]})
     assert response.status_code == 409
     assert world.api.get("/v1/usage-records/m-1").json()["used_on"] == "2026-11-10"
+
+
+def test_an_id_being_registered_by_another_transaction_is_stored_once(
+    world: World, runtime: Runtime
+) -> None:
+    """Issue 6 §2: the same record_id on another day, sent while a first registration of it
+    is still uncommitted, waits for it and is then refused (409): one row, billed once."""
+    # The month's partition exists first: creating it would lock the whole table meanwhile.
+    world.api.created("/v1/usage-records", record(world.sub, world.item, record_id="warm"))
+    first = record(world.sub, world.item, record_id="race-1")
+    other_day = record(
+        world.sub, world.item, record_id="race-1", used_at="2026-11-20T10:00:00+09:00"
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with tenant_session(runtime.sessions, world.api.tenant_id) as session:
+            tenant = session.query(Tenant).one()
+            register_one(session, tenant, first, lambda _i, name: f"/body/{name}")
+            started = threading.Event()
+
+            def post() -> Any:
+                started.set()
+                return world.api.post("/v1/usage-records", json=other_day)
+
+            pending = pool.submit(post)
+            started.wait()
+            time.sleep(0.5)  # the POST now waits for this transaction's claim of race-1
+        response = pending.result(timeout=60)
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    listed = world.api.get("/v1/usage-records", params={"subscription_id": world.sub.id})
+    assert sorted((r["record_id"], r["used_on"]) for r in listed.json()["items"]) == [
+        ("race-1", "2026-11-10"),
+        ("warm", "2026-11-10"),
+    ]
+
+
+def test_a_deleted_id_may_be_registered_again_on_another_day(world: World) -> None:
+    world.api.created("/v1/usage-records", record(world.sub, world.item, record_id="again"))
+    assert world.api.delete("/v1/usage-records/again").status_code == 204
+    december = record(world.sub, world.item, used_at="2026-12-05T10:00:00+09:00", record_id="again")
+    assert world.api.post("/v1/usage-records", json=december).status_code == 201
+    assert world.api.get("/v1/usage-records/again").json()["used_on"] == "2026-12-05"
 
 
 def test_records_land_in_their_month_partition_on_postgresql(

@@ -15,7 +15,6 @@ from kakin.contracts.service import (
     contract_for_reference,
     ensure_contract_item_room,
     ensure_period_open,
-    flush,
     get_contract,
     master_problem,
 )
@@ -84,7 +83,7 @@ def create_discount(session: Session, tenant: Tenant, data: DiscountIn) -> Disco
         priority=data.priority,
     )
     session.add(discount)
-    flush(session)
+    session.flush()
     record(session, "create", "discount", discount.id, None, discount_out(discount))
     return discount
 
@@ -109,7 +108,7 @@ def update_discount(
     before = discount_out(discount)
     for name, value in values.items():
         setattr(discount, name, value)
-    flush(session)
+    session.flush()
     record(session, "update", "discount", discount.id, before, discount_out(discount))
     return discount
 
@@ -120,7 +119,7 @@ def delete_discount(session: Session, discount_id: str, if_match: str | None) ->
     ensure_period_open(session, get_contract(session, discount.contract_id), discount.start_date)
     before = discount_out(discount)
     session.delete(discount)
-    flush(session)
+    session.flush()
     record(session, "delete", "discount", discount.id, before, None)
 
 

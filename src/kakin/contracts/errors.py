@@ -73,8 +73,3 @@ class DuplicateEvent(Conflict):
 class PeriodClosed(Conflict):
     slug = "period-closed"
     title = "The billing period containing that date is already closed"
-
-
-class ConcurrentChange(Conflict):
-    slug = "concurrent-change"
-    title = "The resource was changed by another request; read it again and retry"

@@ -16,11 +16,9 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from kakin.audit.service import record
 from kakin.contracts.errors import (
-    ConcurrentChange,
     ContractHasSubscriptionsBeforeStart,
     ContractHasSubscriptionsBeyondEnd,
     ContractInUse,
@@ -132,14 +130,6 @@ def ensure_contract_item_room(session: Session, tenant: Tenant, adding: int = 1)
     used = count_rows(session, Subscription) + count_rows(session, Discount)
     if used + adding > tenant.limit_contract_items:
         raise TenantLimitReached("limit_contract_items", tenant.limit_contract_items)
-
-
-def flush(session: Session) -> None:
-    """Flush, turning a lost optimistic-concurrency race into a 409."""
-    try:
-        session.flush()
-    except StaleDataError:
-        raise ConcurrentChange() from None
 
 
 # --- contracts ---------------------------------------------------------------------------
@@ -267,7 +257,7 @@ def create_contract(
         **free,
     )
     session.add(contract)
-    flush(session)
+    session.flush()
     record(session, "create", "contract", contract.id, None, _audit_view(contract))
     return contract
 
@@ -321,7 +311,7 @@ def update_contract(
             contract.free = value or {}
         else:
             setattr(contract, name, value)
-    flush(session)
+    session.flush()
     record(session, "update", "contract", contract.id, before, _audit_view(contract))
     return contract
 
@@ -342,7 +332,7 @@ def cancel_contract(session: Session, contract_id: str, if_match: str | None) ->
         raise ContractInUse("cancel its subscriptions and delete its discounts; end it instead")
     before = _audit_view(contract)
     contract.status = "cancelled"
-    flush(session)
+    session.flush()
     record(session, "delete", "contract", contract.id, before, _audit_view(contract))
 
 

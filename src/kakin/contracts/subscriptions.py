@@ -42,7 +42,6 @@ from kakin.contracts.service import (
     contract_for_reference,
     ensure_contract_item_room,
     ensure_period_open,
-    flush,
     get_contract,
     lazy_attr,
     master_problem,
@@ -288,9 +287,9 @@ def create_subscription(session: Session, tenant: Tenant, data: SubscriptionIn) 
         external_ref=data.external_ref,
     )
     session.add(sub)
-    flush(session)
+    session.flush()
     session.add(_event_row(session, sub.id, start))
-    flush(session)
+    session.flush()
     record(session, "create", "subscription", sub.id, None, subscription_out(sub))
     return sub
 
@@ -316,7 +315,7 @@ def update_subscription(
         if changes.external_ref is not None:
             _ensure_external_ref_free(session, changes.external_ref, sub.id)
         sub.external_ref = changes.external_ref
-    flush(session)
+    session.flush()
     record(session, "update", "subscription", sub.id, before, subscription_out(sub))
     return sub
 
@@ -391,7 +390,7 @@ def add_event(
     sub.status = "cancelled" if cancelled else last.status.value
     sub.updated_at = utcnow()  # bumps the version even when the summary is unchanged
     session.add(_event_row(session, sub.id, new))
-    flush(session)
+    session.flush()
     after = subscription_out(sub).model_dump(mode="json") | {
         "event": {
             "kind": kind.value,

@@ -1,47 +1,164 @@
-"""`Idempotency-Key` on POST: a replay returns the first response; another body is a 422.
+"""`Idempotency-Key` on POST: exactly once, whatever the concurrency.
 
-A pure ASGI middleware, so it wraps every POST route the same way. The key is scoped
-by the caller's tenant (taken from a token the store verifies before replaying), and
-the stored response lives in the database, not in the process (SCALE.md).
+The key is reserved before the request runs, at the request edge (`tenancy.deps.require`,
+after the token, scope and function switch are checked, so a replay passes the same
+checks as the original):
+
+- the first request with a key reserves it and runs; it marks the key `committed` in its
+  own transaction, so its effects and the mark commit together;
+- a repeat waits (a bounded time) while the first runs, then replays the first's response;
+  if the first is still running, it is a 409 `idempotency-key-in-use`, and nothing ran;
+- the same key with another request (method, path or body) is a 422;
+- a request that commits nothing (401/403/404/409/422/5xx: it raised) releases the key, so
+  a corrected retry runs; a reservation whose process died expires (`RESERVATION_TTL`).
+
+`IdempotencyMiddleware` keeps the response of the request that reserved the key before
+sending it on, so any repeat the client sends after seeing it is a replay. The stored
+response lives in the database, not in the process (SCALE.md).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio.to_thread
+from fastapi import Request
+from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kakin.kit.errors import PROBLEM_JSON, InvalidRequest
+from kakin.kit.errors import Conflict, InvalidRequest
 
 MAX_KEY_LENGTH = 255
-STORED_STATUSES = frozenset({200, 201, 202, 204, 404, 409})
-"""Outcomes worth replaying; 401/403/422/5xx are not stored so a corrected retry can pass."""
+
+WAIT_SECONDS = 10.0
+"""How long a repeat waits for the first request with its key to finish."""
+
+RESERVATION_TTL = dt.timedelta(minutes=10)
+"""A key reserved this long ago by a request that has not committed is stale: the process
+running it died. Longer than any request runs (a 10,000-record batch takes seconds)."""
+
+KEPT_HEADERS = ("content-type", "etag", "location")
+
+STATE_KEY = "idempotency_reservation"
+"""Where the edge leaves its `Reservation` in the ASGI scope's state for the middleware."""
+
+log = logging.getLogger("kakin.idempotency")
 
 
 @dataclass(frozen=True)
 class StoredResponse:
-    request_hash: str
     status_code: int
     headers: dict[str, str]
     body: bytes
 
 
-class IdempotencyStore(Protocol):
-    def tenant_for(self, authorization: str) -> str | None:
-        """The tenant of a valid bearer token, or None (the route will then answer 401)."""
+@dataclass
+class Reservation:
+    """A key this request holds: `owner` is the request's own random token; `committed`
+    once the request's transaction (with the key's mark) has committed."""
 
-    def load(self, tenant_id: str, key: str) -> StoredResponse | None: ...
+    tenant_id: str
+    key: str
+    owner: str
+    committed: bool = False
 
-    def save(self, tenant_id: str, key: str, response: StoredResponse) -> None: ...
+
+class IdempotencyKeyInUse(Conflict):
+    slug = "idempotency-key-in-use"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    def __init__(self) -> None:
+        super().__init__([("/headers/Idempotency-Key", "already used with a different request")])
+
+
+class Replay(Exception):
+    """Raised by the edge to answer with the stored response (`replay_handler`)."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        super().__init__("replay")
+        self.stored = stored
+
+
+class ResponseStore(Protocol):
+    """Where the middleware keeps (or gives up) the response of a reserving request."""
+
+    def complete(self, reservation: Reservation, response: StoredResponse) -> None: ...
+
+    def release(self, reservation: Reservation) -> None: ...
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    key: str
+    request_hash: str
+
+
+async def idempotent_request(request: Request) -> IdempotentRequest | None:
+    """The key and the request's fingerprint, for a POST that sends `Idempotency-Key` (a
+    dependency: the body is read here, asynchronously; FastAPI caches it for the route)."""
+    key = request.headers.get("idempotency-key")
+    if request.method != "POST" or key is None:
+        return None
+    body = await request.body()
+    fingerprint = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+    ).hexdigest()
+    return IdempotentRequest(key, fingerprint)
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(
+            [("/headers/Idempotency-Key", f"1 to {MAX_KEY_LENGTH} printable characters")]
+        )
+
+
+Attempt = Callable[[], Reservation | StoredResponse | None]
+"""One try at the key: the reservation, the stored response, or None while another request
+holds the key."""
+
+
+def reserve(attempt: Attempt, wait: float | None = None) -> Reservation:
+    """Reserve the key, waiting (`WAIT_SECONDS` unless `wait`) while another request holds
+    it; raise `Replay` when it has a stored response, `IdempotencyKeyInUse` when the wait
+    is over."""
+    deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
+    delay = 0.01
+    while True:
+        outcome = attempt()
+        if isinstance(outcome, Reservation):
+            return outcome
+        if isinstance(outcome, StoredResponse):
+            raise Replay(outcome)
+        if time.monotonic() >= deadline:
+            raise IdempotencyKeyInUse(
+                "the first request with this Idempotency-Key has not finished; retry later"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+async def replay_handler(_request: Request, exc: Exception) -> Response:
+    """The exception handler answering a `Replay` with the stored response."""
+    assert isinstance(exc, Replay)  # noqa: S101 - registered for Replay only
+    stored = exc.stored
+    headers = stored.headers | {"idempotent-replayed": "true"}
+    return Response(stored.body, status_code=stored.status_code, headers=headers)
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, store_factory: Callable[[Scope], IdempotencyStore]) -> None:
+    """Stores the response of a request that reserved its key, before sending it on; a
+    request that did not commit releases the key instead (see the module's rules)."""
+
+    def __init__(self, app: ASGIApp, store_factory: Callable[[Scope], ResponseStore]) -> None:
         self.app = app
         self.store_factory = store_factory
 
@@ -49,92 +166,60 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        key = headers.get("idempotency-key")
-        authorization = headers.get("authorization", "")
-        if key is None or not authorization.lower().startswith("bearer "):
-            await self.app(scope, receive, send)
-            return
-        if not key or len(key) > MAX_KEY_LENGTH:
-            await _send_problem(
-                send,
-                InvalidRequest([("/headers/Idempotency-Key", "must be 1 to 255 characters")]),
-            )
-            return
-        body = await _read_body(receive)
-        store = self.store_factory(scope)
-        tenant_id = await anyio.to_thread.run_sync(store.tenant_for, authorization)
-        if tenant_id is None:
-            await self.app(scope, _replay_body(body), send)
-            return
-        request_hash = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
-        ).hexdigest()
-        stored = await anyio.to_thread.run_sync(store.load, tenant_id, key)
-        if stored is not None:
-            if stored.request_hash != request_hash:
-                await _send_problem(
-                    send,
-                    InvalidRequest(
-                        [("/headers/Idempotency-Key", "already used with a different request")]
-                    ),
-                )
-                return
-            replayed = stored.headers | {"idempotent-replayed": "true"}
-            await _send(send, stored.status_code, replayed, stored.body)
-            return
-        captured: dict[str, Any] = {"body": b""}
+        start: Message | None = None
+        chunks: list[bytes] = []
 
-        async def capture(message: Message) -> None:
+        async def hold(message: Message) -> None:
+            nonlocal start
             if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = {
-                    k.decode().lower(): v.decode("latin-1") for k, v in message.get("headers", [])
-                }
+                start = message
             elif message["type"] == "http.response.body":
-                captured["body"] += message.get("body", b"")
-            await send(message)
+                chunks.append(message.get("body", b""))
+            if _reservation(scope) is None:
+                await send(message)  # not a reserving request: nothing to keep
 
-        await self.app(scope, _replay_body(body), capture)
-        if captured.get("status") in STORED_STATUSES:
-            kept = {
-                k: v
-                for k, v in captured["headers"].items()
-                if k in ("content-type", "etag", "location")
-            }
-            response = StoredResponse(request_hash, captured["status"], kept, captured["body"])
-            await anyio.to_thread.run_sync(store.save, tenant_id, key, response)
+        try:
+            await self.app(scope, receive, hold)
+        except BaseException:
+            await self._finish(scope, None)
+            raise
+        reservation = _reservation(scope)
+        if reservation is None:
+            return
+        body = b"".join(chunks)
+        await self._finish(scope, _stored(start, body))
+        if start is not None:
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
 
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-def _replay_body(body: bytes) -> Callable[[], Awaitable[Message]]:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
+    async def _finish(self, scope: Scope, response: StoredResponse | None) -> None:
+        reservation = _reservation(scope)
+        if reservation is None:
+            return
+        store = self.store_factory(scope)
+        try:
+            if response is not None and reservation.committed:
+                await anyio.to_thread.run_sync(store.complete, reservation, response)
+            else:
+                await anyio.to_thread.run_sync(store.release, reservation)
+        except Exception:
+            # The request's outcome stands; its key is still reserved (`committed`: never
+            # run again) or expires (`running`).
+            log.exception("could not keep the response of Idempotency-Key %r", reservation.key)
 
 
-async def _send(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
-    raw = [(k.encode(), v.encode("latin-1")) for k, v in headers.items() if k != "content-length"]
-    raw.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+def _reservation(scope: Scope) -> Reservation | None:
+    state: dict[str, Any] = scope.get("state") or {}
+    reservation = state.get(STATE_KEY)
+    return reservation if isinstance(reservation, Reservation) else None
 
 
-async def _send_problem(send: Send, problem: InvalidRequest) -> None:
-    body = json.dumps(problem.body(), ensure_ascii=False).encode()
-    await _send(send, problem.status, {"content-type": PROBLEM_JSON}, body)
+def _stored(start: Message | None, body: bytes) -> StoredResponse | None:
+    if start is None:
+        return None
+    headers = {
+        k.decode().lower(): v.decode("latin-1")
+        for k, v in start.get("headers", [])
+        if k.decode().lower() in KEPT_HEADERS
+    }
+    return StoredResponse(start["status"], headers, body)

@@ -5,6 +5,12 @@ Every API route takes an `ApiContext` through `require(scope)`, naming its one s
 scoped to the token's tenant (kit.db's loader criteria), and the transaction is committed
 when the route returns and rolled back when it raises — before the response is sent
 (`Depends(scope="function")`), so a failed commit can never be reported as success.
+
+Two rules hold here for every route alike, because every route passes here:
+- `Idempotency-Key` (kit.idempotency): the key is reserved after the token, scope and
+  function switch are checked — a replay passes the same checks as the original;
+- a transaction that lost a race for a row (kit.concurrency.is_lost_race) is a 412 when
+  the request sent `If-Match`, else a 409 — never a 500.
 """
 
 from __future__ import annotations
@@ -13,14 +19,25 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Request, Security, params
+from fastapi import Depends, Request, Security, params
 from sqlalchemy.orm import Session
 
+from kakin.kit.concurrency import is_lost_race, lost_race
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import Unauthorized
+from kakin.kit.idempotency import (
+    STATE_KEY,
+    IdempotencyKeyInUse,
+    IdempotentRequest,
+    Reservation,
+    check_key,
+    idempotent_request,
+    reserve,
+)
 from kakin.kit.openapi import CLIENT_CREDENTIALS
 from kakin.runtime import Runtime
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
+from kakin.tenancy.idempotency import DatabaseIdempotencyStore
 from kakin.tenancy.models import Tenant
 from kakin.tenancy.schemas import ADMIN_SCOPE, ALL_FUNCTIONS, ALL_SCOPES
 from kakin.tenancy.service import InvalidToken, authenticate_token, tenant_of_credential
@@ -84,6 +101,13 @@ def open_context(runtime: Runtime, token: str) -> tuple[Session, Tenant, list[st
     return session, tenant, list(row.scopes), row.client_id
 
 
+def idempotency_store(runtime: Runtime) -> DatabaseIdempotencyStore:
+    store = runtime.extras.get("idempotency_store")
+    if not isinstance(store, DatabaseIdempotencyStore):
+        store = runtime.extras["idempotency_store"] = DatabaseIdempotencyStore(runtime)
+    return store
+
+
 class ScopeGuard:
     """The dependency behind `require(scope)`: authenticates, checks, scopes, commits.
 
@@ -101,11 +125,13 @@ class ScopeGuard:
     def __call__(
         self,
         request: Request,
+        idempotent: Annotated[IdempotentRequest | None, Depends(idempotent_request)],
         # declares the OAuth 2.0 scheme on the operation (kit.openapi); `require` adds the scope
-        _: str | None = Security(CLIENT_CREDENTIALS),
+        _: Annotated[str | None, Security(CLIENT_CREDENTIALS)] = None,
     ) -> Iterator[ApiContext]:
         runtime = get_runtime(request)
         session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
+        reservation: Reservation | None = None
         try:
             if self.scope in ALL_FUNCTIONS and self.scope not in tenant.functions:
                 raise FunctionDisabled(f"the {self.scope} function is not enabled for this tenant")
@@ -113,15 +139,28 @@ class ScopeGuard:
                 raise InsufficientScope(
                     f"this request needs the '{self.scope}' scope", error="insufficient_scope"
                 )
+            if idempotent is not None:
+                check_key(idempotent.key)
+                store = idempotency_store(runtime)
+                reservation = reserve(lambda: store.attempt(session, idempotent))
+                setattr(request.state, STATE_KEY, reservation)  # for IdempotencyMiddleware
             ctx = ApiContext(session, tenant, f"api_client:{client_id}", scopes, runtime)
             request.state.tenant_id = tenant.tenant_id
             yield ctx
+            if reservation is not None and not idempotency_store(runtime).mark_committed(
+                session, reservation
+            ):
+                raise IdempotencyKeyInUse("this request ran too long; its key was taken over")
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if is_lost_race(exc):
+                raise lost_race(request.headers.get("if-match")) from None
             raise
         finally:
             session.close()
+        if reservation is not None:
+            reservation.committed = True
         for job in ctx.after_commit:
             job()
 

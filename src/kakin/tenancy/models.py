@@ -98,13 +98,23 @@ class AccessToken(TenantOwned, Base):
 
 
 class IdempotencyRecord(TenantOwned, Base):
-    """The first response to a POST carrying an `Idempotency-Key`, replayed on repeats."""
+    """An `Idempotency-Key` of a POST: reserved before the request runs, then its response.
+
+    `state` is `running` from the reservation until the request's transaction commits,
+    `committed` from that commit (in the same transaction as the request's effects) until
+    the response is stored, then `done`. A request that commits nothing deletes its
+    reservation; a `running` one older than the reservation's time to live is stale (its
+    process died) and may be taken over. `owner` names the request holding the key.
+    """
 
     __tablename__ = "idempotency_records"
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column()
-    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(10))
+    owner: Mapped[str] = mapped_column(String(32))
+    reserved_at: Mapped[dt.datetime] = mapped_column()
+    status_code: Mapped[int | None] = mapped_column()
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,6 @@ from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from kakin.tenancy.deps import Rating
 from kakin.usage import service
 from kakin.usage.errors import (
-    ConcurrentUsageRegistration,
     UsagePeriodClosed,
     UsageRecordConflict,
     UsageRecordNotFound,
@@ -33,7 +32,7 @@ from kakin.usage.schemas import (
 router = APIRouter(prefix="/v1/usage-records", tags=["usage records"])
 
 _REGISTER_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"description": f"{UsageRecordConflict.title} / {ConcurrentUsageRegistration.title}"},
+    409: {"description": UsageRecordConflict.title},
     422: {"description": UsageRecordsInvalid.title},
 }
 

@@ -39,14 +39,6 @@ class UsageRecordConflict(Conflict):
         super().__init__(f"{len(items)} record(s) conflict with registered records", errors=items)
 
 
-class ConcurrentUsageRegistration(Conflict):
-    """Another request registered one of the same record ids at the same moment; retrying
-    the request tells duplicates from conflicts."""
-
-    slug = "concurrent-usage-registration"
-    title = "The same record ids were being registered concurrently; retry the request"
-
-
 class UsagePeriodClosed(Conflict):
     """RATING.md §8: a rated period is never rewritten; correct it with an adjustment."""
 

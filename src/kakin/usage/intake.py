@@ -29,12 +29,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ARRAY, ColumnElement, String, bindparam, func, select
+from sqlalchemy import ARRAY, ColumnElement, String, Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kakin.catalog.models import UsageItem
@@ -42,11 +41,10 @@ from kakin.contracts.models import Subscription
 from kakin.kit.bounds import check_date_range
 from kakin.kit.db import current_tenant, insert_rows, utcnow
 from kakin.usage.errors import (
-    ConcurrentUsageRegistration,
     UsageRecordConflict,
     UsageRecordsInvalid,
 )
-from kakin.usage.models import RECORD_ID_LENGTH, UsagePendingDay, UsageRecord
+from kakin.usage.models import RECORD_ID_LENGTH, UsagePendingDay, UsageRecord, UsageRecordId
 from kakin.usage.partitions import ensure_month_partitions
 
 FIELDS = (
@@ -399,13 +397,75 @@ def validate_records(
     return rows, indexes, repeats
 
 
+def claim_ids(session: Session, rows: Sequence[Row]) -> set[str]:
+    """Claim the rows' record ids in `usage_record_ids`; returns those this transaction
+    claimed (the others were registered before).
+
+    One `INSERT … ON CONFLICT DO NOTHING` per chunk, in record_id order: PostgreSQL makes a
+    claim of an id another transaction has claimed but not committed wait for it (and
+    then skip the id if it committed), so concurrent registrations of one id store it
+    exactly once; the one order keeps two batches of the same ids from deadlocking.
+    """
+    ordered = sorted(rows, key=lambda r: r.record_id)
+    tenant_id = current_tenant(session)
+    claimed: set[str] = set()
+    if session.get_bind().dialect.name == "postgresql":
+        for chunk in chunks(ordered, LOOKUP_CHUNK_POSTGRESQL):
+            claimed.update(
+                session.scalars(
+                    _CLAIM_POSTGRESQL,
+                    {
+                        "tenant_id": tenant_id,
+                        "record_ids": [r.record_id for r in chunk],
+                        "days": [r.used_on for r in chunk],
+                        "hashes": [r.content_hash for r in chunk],
+                    },
+                )
+            )
+        return claimed
+    table = cast(Table, UsageRecordId.__table__)
+    for chunk in chunks(ordered, CLAIM_CHUNK_SQLITE):
+        statement = (
+            sqlite.insert(table)
+            .values(
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "record_id": r.record_id,
+                        "used_on": r.used_on,
+                        "content_hash": r.content_hash,
+                    }
+                    for r in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "record_id"])
+            .returning(table.c.record_id)
+        )
+        claimed.update(session.scalars(statement))
+    return claimed
+
+
+CLAIM_CHUNK_SQLITE = 2_000
+"""Rows per claim on SQLite (4 parameters a row, under its bound-parameter limit)."""
+
+_CLAIM_POSTGRESQL = text(
+    "INSERT INTO usage_record_ids (tenant_id, record_id, used_on, content_hash)"
+    " SELECT :tenant_id, i.record_id, i.used_on, i.content_hash"
+    " FROM unnest(CAST(:record_ids AS varchar[]), CAST(:days AS date[]),"
+    " CAST(:hashes AS varchar[])) WITH ORDINALITY AS i(record_id, used_on, content_hash, n)"
+    " ORDER BY i.n"
+    " ON CONFLICT (tenant_id, record_id) DO NOTHING RETURNING record_id"
+)
+
+
 def _registered(session: Session, record_ids: Sequence[str]) -> dict[str, str]:
-    """record_id → content hash of those already registered (in any month)."""
+    """record_id → content hash of those already registered (in any month): a lookup by
+    the key of `usage_record_ids`, not of the partitions."""
     found: dict[str, str] = {}
     for chunk in id_chunks(session, record_ids):
         rows = session.execute(
-            select(UsageRecord.record_id, UsageRecord.content_hash).where(
-                in_values(session, UsageRecord.record_id, chunk)
+            select(UsageRecordId.record_id, UsageRecordId.content_hash).where(
+                in_values(session, UsageRecordId.record_id, chunk)
             )
         )
         found.update(dict(rows.all()))
@@ -423,14 +483,16 @@ def register_records(
     rows, indexes, repeats = validate_records(session, time_zone, records, locate)
     # Before this transaction first touches usage_records (see ensure_month_partitions).
     ensure_month_partitions(session, {row.used_on for row in rows})
-    registered = _registered(session, [row.record_id for row in rows])
+    claimed = claim_ids(session, rows)
+    registered = _registered(
+        session, [row.record_id for row in rows if row.record_id not in claimed]
+    )
     result = Registration(duplicates=repeats)
     conflicts: list[tuple[str, str]] = []
     for index, row in zip(indexes, rows, strict=True):
-        digest = registered.get(row.record_id)
-        if digest is None:
+        if row.record_id in claimed:
             result.stored.append(row)
-        elif digest == row.content_hash:
+        elif registered.get(row.record_id) == row.content_hash:
             result.duplicates.append((index, row.record_id))
         else:
             conflicts.append((locate(index, "record_id"), "already registered with other content"))
@@ -454,7 +516,8 @@ _COPY = (
 
 
 def store_rows(session: Session, rows: Sequence[Row]) -> None:
-    """Write validated rows: `COPY` on PostgreSQL, one executemany elsewhere."""
+    """Write validated rows whose ids this transaction claimed (`claim_ids`): `COPY` on
+    PostgreSQL, one executemany elsewhere."""
     if not rows:
         return
     tenant_id = current_tenant(session)
@@ -462,26 +525,23 @@ def store_rows(session: Session, rows: Sequence[Row]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         _copy_rows(session, tenant_id, rows, created_at)
         return
-    try:
-        insert_rows(
-            session,
-            UsageRecord,
-            [
-                {
-                    "record_id": r.record_id,
-                    "used_on": r.used_on,
-                    "subscription_id": r.subscription_id,
-                    "usage_item_id": r.usage_item_id,
-                    "quantity": r.quantity,
-                    "used_at": r.used_at.replace(tzinfo=_UTC),
-                    "content_hash": r.content_hash,
-                    "created_at": created_at,
-                }
-                for r in rows
-            ],
-        )
-    except IntegrityError:
-        raise ConcurrentUsageRegistration() from None
+    insert_rows(
+        session,
+        UsageRecord,
+        [
+            {
+                "record_id": r.record_id,
+                "used_on": r.used_on,
+                "subscription_id": r.subscription_id,
+                "usage_item_id": r.usage_item_id,
+                "quantity": r.quantity,
+                "used_at": r.used_at.replace(tzinfo=_UTC),
+                "content_hash": r.content_hash,
+                "created_at": created_at,
+            }
+            for r in rows
+        ],
+    )
 
 
 def _copy_text(value: str) -> str:
@@ -503,28 +563,25 @@ def _copy_rows(
     # are printable (no tab or line break), the other values are ids, numbers and dates.
     tail = f"\t{created_at.astimezone(_UTC).replace(tzinfo=None).isoformat()}\n"
     head = f"{tenant_id}\t"
-    try:
-        with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for start in range(0, len(rows), COPY_BLOCK):
-                block = "".join(
-                    head
-                    + "\t".join(
-                        (
-                            _copy_text(r.record_id),
-                            r.used_on.isoformat(),
-                            r.subscription_id,
-                            r.usage_item_id,
-                            str(r.quantity),
-                            r.used_at.isoformat(),
-                            r.content_hash,
-                        )
+    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+        for start in range(0, len(rows), COPY_BLOCK):
+            block = "".join(
+                head
+                + "\t".join(
+                    (
+                        _copy_text(r.record_id),
+                        r.used_on.isoformat(),
+                        r.subscription_id,
+                        r.usage_item_id,
+                        str(r.quantity),
+                        r.used_at.isoformat(),
+                        r.content_hash,
                     )
-                    + tail
-                    for r in rows[start : start + COPY_BLOCK]
                 )
-                copy.write(block.encode())
-    except psycopg.errors.UniqueViolation:
-        raise ConcurrentUsageRegistration() from None
+                + tail
+                for r in rows[start : start + COPY_BLOCK]
+            )
+            copy.write(block.encode())
 
 
 def mark_days_pending(session: Session, days: Iterable[dt.date]) -> None:

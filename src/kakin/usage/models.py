@@ -5,8 +5,10 @@
 marked `manual_migration` and created by the hand-written migration 0002; `migrations/env.py`
 leaves such tables out of autogenerate and `alembic check`. A partitioned table's unique
 key must contain the partition column, hence the primary key `(tenant_id, record_id,
-used_on)`; that a `record_id` is unique in the tenant across months is checked in code
-before each insert (`usage.intake`).
+used_on)`. That a `record_id` is stored once in the tenant, whatever its date, is the
+primary key of the unpartitioned `usage_record_ids`: each registration claims its ids
+there (`INSERT … ON CONFLICT DO NOTHING`, set-wise) in the transaction that stores the
+records, so of concurrent registrations of one id exactly one stores it (`usage.intake`).
 
 `usage_daily_totals` holds per (subscription, usage item, local day) sums written by the
 daily rollup; `usage_pending_days` lists the tenant's days whose totals are stale (records
@@ -60,6 +62,19 @@ class UsageRecord(TenantOwned, Base):
         Index("ix_usage_records_arrival", "tenant_id", "created_at", "used_on"),
         {"info": MANUAL_MIGRATION},
     )
+
+
+class UsageRecordId(TenantOwned, Base):
+    """The tenant's registered record ids: one row per usage record, written and deleted
+    with it. Its key is what makes a `record_id` unique across the monthly partitions;
+    `content_hash` tells a same-content repeat from a conflicting one, and `used_on`
+    names the partition holding the record, without looking into every month."""
+
+    __tablename__ = "usage_record_ids"
+
+    record_id: Mapped[str] = mapped_column(String(RECORD_ID_LENGTH), primary_key=True)
+    used_on: Mapped[dt.date] = mapped_column(Date)
+    content_hash: Mapped[str] = mapped_column(String(CONTENT_HASH_LENGTH))
 
 
 class UsageDailyTotal(TenantOwned, Base):

@@ -24,7 +24,7 @@ from kakin.kit.pagination import Page, decode_cursor, encode_cursor
 from kakin.tenancy.models import Tenant
 from kakin.usage.errors import UsagePeriodClosed, UsageRecordNotFound
 from kakin.usage.intake import Locate, Registration, mark_days_pending, register_records
-from kakin.usage.models import UsageRecord
+from kakin.usage.models import UsageRecord, UsageRecordId
 from kakin.usage.schemas import UsageRecordOut
 
 RESOURCE = "usage_record"
@@ -109,8 +109,22 @@ def _audit_row(row: Any) -> dict[str, Any]:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _used_on(session: Session, record_id: str) -> dt.date:
+    """The local day of a registered record (from `usage_record_ids`: the partition to
+    read, instead of one index probe per month)."""
+    used_on = session.scalar(
+        select(UsageRecordId.used_on).where(UsageRecordId.record_id == record_id)
+    )
+    if used_on is None:
+        raise UsageRecordNotFound(record_id)
+    return used_on
+
+
 def get_record(session: Session, record_id: str) -> UsageRecordOut:
-    found = session.execute(_with_code().where(UsageRecord.record_id == record_id)).first()
+    used_on = _used_on(session, record_id)
+    found = session.execute(
+        _with_code().where(UsageRecord.record_id == record_id, UsageRecord.used_on == used_on)
+    ).first()
     if found is None:
         raise UsageRecordNotFound(record_id)
     return record_out(found[0], found[1])
@@ -205,7 +219,13 @@ def ensure_usage_period_open(session: Session, subscription_id: str, day: dt.dat
 
 
 def delete_record(session: Session, record_id: str) -> None:
-    row = session.scalar(select(UsageRecord).where(UsageRecord.record_id == record_id))
+    """Delete a record and its id (the id may then be registered again)."""
+    used_on = _used_on(session, record_id)
+    row = session.scalar(
+        select(UsageRecord).where(
+            UsageRecord.record_id == record_id, UsageRecord.used_on == used_on
+        )
+    )
     if row is None:
         raise UsageRecordNotFound(record_id)
     ensure_usage_period_open(session, row.subscription_id, row.used_on)
@@ -213,6 +233,11 @@ def delete_record(session: Session, record_id: str) -> None:
     session.execute(
         delete(UsageRecord)
         .where(UsageRecord.record_id == record_id, UsageRecord.used_on == row.used_on)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(UsageRecordId)
+        .where(UsageRecordId.record_id == record_id)
         .execution_options(synchronize_session=False)
     )
     mark_days_pending(session, [row.used_on])
