@@ -25,7 +25,7 @@ demo: install ## create (once) the demo tenant on the configured database and pr
 	$(BIN)/kakin demo
 
 test: install ## the whole suite, on SQLite and on PostgreSQL (skipped when unreachable)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-sqlite: install ## the suite on SQLite only
 	$(BIN)/python -m pytest -k "not postgresql"
