@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kakin.app import SecurityHeaders
 from kakin.kit.errors import install_problem_handlers
+from kakin.kit.headers import SecurityHeaders
 from tests.factories.api import Api
 
 

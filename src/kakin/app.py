@@ -8,8 +8,7 @@ from typing import Literal
 
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from kakin import __version__
 from kakin.api_examples import REQUEST_EXAMPLES
@@ -25,6 +24,7 @@ from kakin.customers.api import router as customers_router
 from kakin.kit.body_limit import BodySizeLimit
 from kakin.kit.bounds import check_request_values
 from kakin.kit.errors import install_problem_handlers
+from kakin.kit.headers import SecurityHeaders
 from kakin.kit.idempotency import IdempotencyMiddleware, Replay, ResponseStore, replay_handler
 from kakin.kit.openapi import install_offline_docs, install_openapi, operation_id
 from kakin.kit.query import reject_unknown_query_parameters
@@ -45,32 +45,6 @@ changes accept `If-Match` with the ETag you read. Masters are named by id or by 
 Money is a decimal string in the currency's major unit. The guides are in the
 repository's `docs/` folder.
 """
-
-
-class SecurityHeaders:
-    """Headers on every response: `X-Content-Type-Options: nosniff` (no browser guesses a
-    type other than the declared one), and on the API's own routes `Cache-Control:
-    no-store` — their answers carry personal data (names, addresses, decrypted fields)
-    and billing amounts, which no shared or browser cache may keep (RFC 9111 §5.2.2.5)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        private = str(scope.get("path", "")).startswith("/v1/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                if private:
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 class Health(BaseModel):
