@@ -125,6 +125,7 @@ def test_concurrent_credit_notes_never_exceed_the_receivable(
             with tenant_session(runtime.sessions, api.tenant_id) as session:
                 issue_credit_note(
                     session,
+                    runtime.keyring.cipher(api.tenant_id),
                     get_tenant(session),
                     get_receivable(session, receivable["id"], for_update=True),
                     body,

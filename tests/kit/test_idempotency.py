@@ -59,7 +59,9 @@ def test_a_replay_needs_the_function_switched_on(api: Api) -> None:
 def test_a_replay_with_a_revoked_token_is_401(api: Api, runtime: Runtime) -> None:
     assert api.post("/v1/customers", json=BODY, headers=KEY).status_code == 201
     with tenant_session(runtime.sessions, api.tenant_id) as session:
-        tenancy.revoke_token(session, api.token)
+        owner = tenancy.token_owner(session, api.token)
+        assert owner is not None
+        tenancy.revoke_token(session, api.token, owner)
     replay = api.post("/v1/customers", json=BODY, headers=KEY)
     assert replay.status_code == 401, replay.text
 
