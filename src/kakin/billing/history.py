@@ -34,7 +34,6 @@ from kakin.rating.periods import (
     interval_months,
     interval_period,
 )
-from kakin.rating.tax import TaxCategory
 from kakin.rating.usage import UsageEntry
 from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.loader import load_usage
@@ -227,6 +226,9 @@ def _top_ups_of(
     first = min(p.start for p in period_of.values())
     last = max(p.end for p in period_of.values())
     subscription_ids = sorted({sid for sid, _, _ in candidates})
+    by_item: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+    for candidate in period_of:
+        by_item[candidate[0], candidate[1]].append(candidate)
     found: dict[_Candidate, list[RatingTopUp]] = defaultdict(list)
     t = TopUp
     for part in id_chunks(session, subscription_ids):
@@ -237,23 +239,9 @@ def _top_ups_of(
                 t.bought_on <= last,
             )
         ):
-            for candidate, period in period_of.items():
-                if (
-                    candidate[0] == row.subscription_id
-                    and candidate[1] == row.usage_item_id
-                    and period.contains(row.bought_on)
-                ):
-                    found[candidate].append(
-                        RatingTopUp(
-                            top_up_id=row.id,
-                            subscription_id=row.subscription_id,
-                            usage_item_id=row.usage_item_id,
-                            bought_on=row.bought_on,
-                            quantity=row.quantity,
-                            price=row.price,
-                            tax_category=TaxCategory(row.tax_category),
-                        )
-                    )
+            for candidate in by_item.get((row.subscription_id, row.usage_item_id), ()):
+                if period_of[candidate].contains(row.bought_on):
+                    found[candidate].append(row.rating_input())
     return {c: tuple(sorted(ts, key=lambda t: t.top_up_id)) for c, ts in found.items()}
 
 

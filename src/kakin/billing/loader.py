@@ -608,17 +608,7 @@ def _one_time_inputs(
         names[charge.id] = charge.name
     top_ups: dict[str, list[RatingTopUp]] = defaultdict(list)
     for top_up in _unbilled(session, TopUp, ids, drafts):
-        top_ups[top_up.contract_id].append(
-            RatingTopUp(
-                top_up_id=top_up.id,
-                subscription_id=top_up.subscription_id,
-                usage_item_id=top_up.usage_item_id,
-                bought_on=top_up.bought_on,
-                quantity=top_up.quantity,
-                price=top_up.price,
-                tax_category=TaxCategory(top_up.tax_category),
-            )
-        )
+        top_ups[top_up.contract_id].append(top_up.rating_input())
         names[top_up.id] = top_up.name
     return charges, top_ups
 

@@ -14,6 +14,8 @@ from sqlalchemy import JSON, ForeignKeyConstraint, Index, LargeBinary, String, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakin.kit.db import ID_LENGTH, Base, TenantOwned, utcnow
+from kakin.rating import model as rating
+from kakin.rating.tax import TaxCategory
 
 
 class ClosingRun(TenantOwned, Base):
@@ -293,3 +295,15 @@ class TopUp(TenantOwned, Base):
         Index("ix_top_ups_contract", "tenant_id", "contract_id", "receivable_id"),
         Index("ix_top_ups_subscription", "tenant_id", "subscription_id"),
     )
+
+    def rating_input(self) -> rating.TopUp:
+        """The top-up as the rating core reads it (the closing and late-usage re-rating)."""
+        return rating.TopUp(
+            top_up_id=self.id,
+            subscription_id=self.subscription_id,
+            usage_item_id=self.usage_item_id,
+            bought_on=self.bought_on,
+            quantity=self.quantity,
+            price=self.price,
+            tax_category=TaxCategory(self.tax_category),
+        )
