@@ -14,6 +14,7 @@ from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from kakin.tenancy.models import Tenant
 from tests.factories.api import Api
+from tests.factories.billing import subscribe_with_usage
 from tests.factories.catalog import code, create_service, create_tariff, create_usage_item
 
 
@@ -48,32 +49,9 @@ def _setup(api: Api, record_prefix: str = "u") -> dict[str, str]:
             "usage_charges": [{"usage_item": item["id"], "tariff_id": tariff["id"]}],
         },
     )
-    customer = api.created("/v1/customers", {"name": "締め 太郎"})
-    contract = api.created(
-        "/v1/contracts",
-        {"customer_id": customer["id"], "closing_day": "eom", "start_date": "2026-10-01"},
+    return subscribe_with_usage(
+        api, plan["id"], item["code"], customer_name="締め 太郎", record_prefix=record_prefix
     )
-    subscription = api.created(
-        "/v1/subscriptions",
-        {"contract_id": contract["id"], "price_plan_id": plan["id"], "start_date": "2026-10-22"},
-    )
-    batch = api.post(
-        "/v1/usage-records/batch",
-        json={
-            "records": [
-                {
-                    "record_id": f"{record_prefix}-{n}",
-                    "subscription_id": subscription["id"],
-                    "usage_item": item["code"],
-                    "quantity": "128000",
-                    "used_at": f"2026-10-{22 + n}T12:00:00+09:00",
-                }
-                for n in range(3)
-            ]
-        },
-    )
-    assert batch.status_code in (200, 201), batch.text
-    return {"contract": contract["id"], "subscription": subscription["id"]}
 
 
 def test_closing_rates_a_partial_month_with_usage_and_one_time_fee(api: Api) -> None:

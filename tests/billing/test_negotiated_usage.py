@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.billing.test_closing import _run_closing
 from tests.factories.api import Api
+from tests.factories.billing import subscribe_with_usage
 from tests.factories.catalog import STEP, code, create_service, create_tariff, create_usage_item
 
 
@@ -41,34 +42,12 @@ def _setup(api: Api, tariff: dict[str, Any] | None = None) -> dict[str, str]:
             ],
         },
     )
-    customer = api.created("/v1/customers", {"name": "相対 一郎"})
-    contract = api.created(
-        "/v1/contracts",
-        {"customer_id": customer["id"], "closing_day": "eom", "start_date": "2026-10-01"},
+    ids = subscribe_with_usage(
+        api, plan["id"], item["code"], customer_name="相対 一郎", record_prefix="nego"
     )
-    subscription = api.created(
-        "/v1/subscriptions",
-        {"contract_id": contract["id"], "price_plan_id": plan["id"], "start_date": "2026-10-22"},
-    )
-    batch = api.post(
-        "/v1/usage-records/batch",
-        json={
-            "records": [
-                {
-                    "record_id": f"nego-{n}",
-                    "subscription_id": subscription["id"],
-                    "usage_item": item["code"],
-                    "quantity": "128000",
-                    "used_at": f"2026-10-{22 + n}T12:00:00+09:00",
-                }
-                for n in range(3)
-            ]
-        },
-    )
-    assert batch.status_code in (200, 201), batch.text
     return {
-        "contract": contract["id"],
-        "subscription": subscription["id"],
+        "contract": ids["contract"],
+        "subscription": ids["subscription"],
         "tariff": tariff_row["id"],
         "plan": plan["id"],
     }

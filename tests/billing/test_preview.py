@@ -16,6 +16,7 @@ from kakin.billing.models import Receivable, ReceivableLine
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from tests.factories.api import Api
+from tests.factories.billing import subscribe_with_usage
 from tests.factories.catalog import (
     DOUBLE_FLAT,
     GRADUATED,
@@ -62,34 +63,12 @@ def _setup(api: Api, allowance: str = "0") -> dict[str, Any]:
     item = create_usage_item(api)
     tariff = create_tariff(api)
     plan = _plan(api, service["id"], item["id"], tariff["id"], "3100", allowance)
-    customer = api.created("/v1/customers", {"name": "予測 花子"})
-    contract = api.created(
-        "/v1/contracts",
-        {"customer_id": customer["id"], "closing_day": "eom", "start_date": "2026-10-01"},
+    ids = subscribe_with_usage(
+        api, plan["id"], item["code"], customer_name="予測 花子", record_prefix="u"
     )
-    subscription = api.created(
-        "/v1/subscriptions",
-        {"contract_id": contract["id"], "price_plan_id": plan["id"], "start_date": "2026-10-22"},
-    )
-    batch = api.post(
-        "/v1/usage-records/batch",
-        json={
-            "records": [
-                {
-                    "record_id": f"u-{n}",
-                    "subscription_id": subscription["id"],
-                    "usage_item": item["code"],
-                    "quantity": "128000",
-                    "used_at": f"2026-10-{22 + n}T12:00:00+09:00",
-                }
-                for n in range(3)
-            ]
-        },
-    )
-    assert batch.status_code in (200, 201), batch.text
     return {
-        "contract": contract["id"],
-        "subscription": subscription["id"],
+        "contract": ids["contract"],
+        "subscription": ids["subscription"],
         "service": service["id"],
         "item": item,
         "tariff": tariff["id"],
