@@ -17,11 +17,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from kakin.app import create_app
 from kakin.migrate import upgrade
 from kakin.runtime import Runtime
-from kakin.settings import Settings
+from kakin.settings import Settings, get_settings
 from tests.factories.api import Api, new_tenant_api
 
 POSTGRES_URL = os.environ.get(
@@ -91,6 +92,20 @@ def runtime(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli(runtime: Runtime) -> Iterator[CliRunner]:
+    """A runner whose `kakin` uses the test database and master key."""
+    get_settings.cache_clear()
+    yield CliRunner(
+        env={
+            "KAKIN_DATABASE_URL": runtime.settings.resolved_database_url(),
+            "KAKIN_MASTER_KEY": runtime.settings.master_key,
+            "KAKIN_VAR_DIR": str(runtime.settings.var_dir),
+        }
+    )
+    get_settings.cache_clear()
 
 
 @pytest.fixture

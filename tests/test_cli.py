@@ -9,7 +9,6 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from kakin.billing.models import ClosingRun
 from kakin.cli import app
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
-from kakin.settings import get_settings
 from tests.factories.api import Api, new_tenant_api
 
 KAKIN = [sys.executable, "-m", "kakin.cli"]
@@ -126,20 +124,6 @@ def test_client_create_grants_admin_only_when_asked(tmp_path: Path, key: str) ->
     unknown = _kakin(tmp_path, "client", "create", "-t", "acme", "--scope", "root", key=key)
     assert unknown.returncode == 2
     assert "unknown scope 'root'" in unknown.stderr
-
-
-@pytest.fixture
-def cli(runtime: Runtime) -> Iterator[CliRunner]:
-    """A runner whose `kakin` uses the test database and master key."""
-    get_settings.cache_clear()
-    yield CliRunner(
-        env={
-            "KAKIN_DATABASE_URL": runtime.settings.resolved_database_url(),
-            "KAKIN_MASTER_KEY": runtime.settings.master_key,
-            "KAKIN_VAR_DIR": str(runtime.settings.var_dir),
-        }
-    )
-    get_settings.cache_clear()
 
 
 def _runs(runtime: Runtime, tenant_id: str) -> int:

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from kakin.cli import app
 from kakin.runtime import Runtime
-from kakin.settings import get_settings
 from tests.factories.api import Api
 from tests.factories.usage import new_subscription, new_usage_item
 
 HEADER = "record_id,subscription_id,subscription_external_ref,usage_item,quantity,used_at\n"
-
-
-@pytest.fixture
-def cli(runtime: Runtime) -> Iterator[CliRunner]:
-    """A runner whose `kakin` uses the test database and master key."""
-    get_settings.cache_clear()
-    yield CliRunner(
-        env={
-            "KAKIN_DATABASE_URL": runtime.settings.resolved_database_url(),
-            "KAKIN_MASTER_KEY": runtime.settings.master_key,
-            "KAKIN_VAR_DIR": str(runtime.settings.var_dir),
-        }
-    )
-    get_settings.cache_clear()
 
 
 def _ids(api: Api) -> list[str]:
