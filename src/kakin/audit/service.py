@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from kakin.audit.models import AuditEvent
 from kakin.customers.schemas import PERSONAL_FIELDS as CUSTOMER_PERSONAL_FIELDS
-from kakin.kit.db import copy_rows, utcnow
+from kakin.kit.bulk import copy_rows
+from kakin.kit.db import utcnow
 from kakin.kit.ids import new_id
 
 PERSONAL_FIELDS = frozenset({*CUSTOMER_PERSONAL_FIELDS, "billing_address"})

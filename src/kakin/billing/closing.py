@@ -27,7 +27,8 @@ from kakin.billing.errors import ClosingInProgress
 from kakin.billing.models import ClosingChunk, ClosingLock, ClosingRun, ReceivableLine
 from kakin.billing.rate_chunk import rate_and_write_chunk
 from kakin.contracts.models import Contract
-from kakin.kit.db import insert_rows, tenant_session, utcnow
+from kakin.kit.bulk import insert_rows
+from kakin.kit.db import tenant_session, utcnow
 from kakin.kit.ids import new_id
 from kakin.rating.periods import (
     BillingMonth,

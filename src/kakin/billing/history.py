@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from kakin.billing.models import Receivable, ReceivableLine, TopUp
+from kakin.kit.bulk import id_chunks, in_values
 from kakin.kit.money import from_minor
 from kakin.rating.lines import LineKind, LineNote
 from kakin.rating.model import (
@@ -35,7 +36,6 @@ from kakin.rating.periods import (
     interval_period,
 )
 from kakin.rating.usage import UsageEntry
-from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.loader import load_usage
 from kakin.usage.models import UsageRecord
 

@@ -30,6 +30,7 @@ from kakin.contracts.models import Contract, Subscription, SubscriptionEvent
 from kakin.contracts.models import Discount as DiscountRow
 from kakin.contracts.subscriptions import timeline_event
 from kakin.contracts.timeline import Status, Timeline, TimelineEvent, build_timeline
+from kakin.kit.bulk import id_chunks, in_values
 from kakin.kit.money import RoundingMode, from_minor
 from kakin.rating import discounts as rd
 from kakin.rating.due_dates import PaymentTerms
@@ -62,7 +63,6 @@ from kakin.rating.periods import BillingMonth, Interval, Period, billing_period,
 from kakin.rating.tax import TaxCategory, TaxMode
 from kakin.rating.termination import EarlyTerminationRule, MinimumTerm
 from kakin.tenancy.service import get_tenant
-from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.loader import load_usage
 
 _ONE_DAY = dt.timedelta(days=1)

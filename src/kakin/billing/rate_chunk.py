@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, ReceivableLine, TopUp
-from kakin.kit.db import copy_rows, update_rows, utcnow
+from kakin.kit.bulk import copy_rows, id_chunks, in_values, update_rows
+from kakin.kit.db import utcnow
 from kakin.kit.ids import new_id
 from kakin.kit.money import to_minor
 from kakin.rating.engine import rate_period
 from kakin.rating.lines import ReceivableDraft
 from kakin.rating.model import ContractInput
-from kakin.usage.intake import id_chunks, in_values
 
 log = logging.getLogger("kakin.closing")
 

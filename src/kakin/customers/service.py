@@ -30,9 +30,10 @@ from kakin.customers.schemas import (
     CustomerSearch,
     change_values,
 )
+from kakin.kit.bulk import copy_rows
 from kakin.kit.concurrency import check_if_match
 from kakin.kit.crypto import FieldCipher
-from kakin.kit.db import copy_rows, utcnow
+from kakin.kit.db import utcnow
 from kakin.kit.errors import InvalidRequest
 from kakin.kit.free_fields import FREE_NAMES, filter_free_fields
 from kakin.kit.ids import new_id

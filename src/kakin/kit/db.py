@@ -10,7 +10,7 @@ tenant-owned tables unless it was opened explicitly as unscoped (the CLI's admin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -26,8 +26,6 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
-    insert,
-    update,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -229,63 +227,3 @@ def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
                 obj.tenant_id = tenant_id
             elif obj.tenant_id != tenant_id:
                 raise TenantScopeMissing("row of another tenant added to a scoped session")
-
-
-def insert_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert (one executemany) of tenant-owned rows, stamped with the session's tenant."""
-    if not rows:
-        return
-    tenant_id = current_tenant(session)
-    for row in rows:
-        row["tenant_id"] = tenant_id
-    session.execute(insert(model), list(rows))
-
-
-def update_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk UPDATE by primary key (one executemany) of the session's tenant's rows."""
-    if not rows:
-        return
-    tenant_id = current_tenant(session)
-    session.execute(update(model), [row | {"tenant_id": tenant_id} for row in rows])
-
-
-def copy_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[str, Any]]) -> None:
-    """`insert_rows` for big inserts: PostgreSQL `COPY … FROM STDIN` in the session's
-    transaction (several times faster than an executemany of INSERTs); `insert_rows` on
-    other databases. The same rows are stored: values pass through each column's bind
-    processing (UTC timestamps, exact decimals, JSON) and a column missing from the rows
-    gets its Python-side default, as an ORM insert would give it."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name != "postgresql":
-        insert_rows(session, model, rows)
-        return
-    tenant_id = current_tenant(session)
-    table: Any = model.__table__  # type: ignore[attr-defined]
-    given = set(rows[0]) | {"tenant_id"}
-    columns = []
-    fill: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name in given:
-            columns.append(column)
-        elif column.default is not None and (
-            column.default.is_scalar or column.default.is_callable
-        ):
-            columns.append(column)
-            arg = column.default.arg
-            fill[column.name] = arg(None) if column.default.is_callable else arg
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
-    names = [column.name for column in columns]
-    plan = list(zip(names, processors, strict=True))
-    statement = 'COPY "{}" ({}) FROM STDIN'.format(table.name, ", ".join(f'"{n}"' for n in names))
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            row["tenant_id"] = tenant_id
-            values = []
-            for name, process in plan:
-                value = row[name] if name in row else fill[name]
-                values.append(process(value) if process is not None else value)
-            copy.write_row(values)

@@ -25,21 +25,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ARRAY, ColumnElement, String, Table, bindparam, func, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kakin.catalog.models import UsageItem
 from kakin.contracts.models import Subscription
 from kakin.kit.bounds import check_date_range
-from kakin.kit.db import current_tenant, insert_rows, utcnow
+from kakin.kit.bulk import (
+    LOOKUP_CHUNK_POSTGRESQL,
+    chunks,
+    id_chunks,
+    in_values,
+    insert_rows,
+)
+from kakin.kit.db import current_tenant, utcnow
 from kakin.usage.errors import (
     UsageRecordConflict,
     UsageRecordsInvalid,
@@ -65,12 +72,6 @@ QUANTITY_PLACES = 6
 
 QUANTITY_DIGITS = 18
 """Digits before the point that fit `ExactDecimal()` (NUMERIC(24, 6))."""
-
-LOOKUP_CHUNK = 5_000
-"""Ids per lookup query on SQLite (well under its bound-parameter limit)."""
-
-LOOKUP_CHUNK_POSTGRESQL = 50_000
-"""Ids per lookup query on PostgreSQL, where they travel as one array parameter."""
 
 _ALLOWED = frozenset(FIELDS)
 _QUANTITY = re.compile(
@@ -127,30 +128,6 @@ def content_hash(
         f"\x1f{since.days}.{since.seconds}.{since.microseconds}"
     )
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-
-
-def chunks(values: Sequence[T], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def id_chunks(session: Session, values: Sequence[T]) -> Iterator[Sequence[T]]:
-    """`values` in chunks sized for one `in_values` query on the session's database."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    return chunks(values, LOOKUP_CHUNK_POSTGRESQL if postgresql else LOOKUP_CHUNK)
-
-
-def in_values(
-    session: Session, column: InstrumentedAttribute[Any], values: Sequence[str]
-) -> ColumnElement[bool]:
-    """`column IN values`. On PostgreSQL `IN (SELECT unnest(:array))`: one parameter however
-    many ids, planned as a join — unlike `= ANY(:array)`, whose cached generic plan can
-    turn into a scan testing every row against the whole array once a partition that was
-    empty when planned has filled up (seen in a 200,000-line import)."""
-    if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(String))
-        return column.in_(select(func.unnest(array)))
-    return column.in_(values)
 
 
 # --- parsing one record -------------------------------------------------------------------

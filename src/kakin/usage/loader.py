@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from kakin.catalog.models import UsageItem
 from kakin.contracts.models import Subscription
+from kakin.kit.bulk import id_chunks, in_values
 from kakin.rating.usage import UsageEntry
-from kakin.usage.intake import id_chunks, in_values
 from kakin.usage.models import UsageDailyTotal, UsagePendingDay, UsageRecord
 
 PER_RECORD = "per_record"

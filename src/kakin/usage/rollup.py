@@ -22,7 +22,8 @@ from typing import cast
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from kakin.kit.db import current_tenant, insert_rows, tenant_session, unscoped_session, utcnow
+from kakin.kit.bulk import insert_rows
+from kakin.kit.db import current_tenant, tenant_session, unscoped_session, utcnow
 from kakin.runtime import Runtime
 from kakin.usage.models import UsageDailyTotal, UsagePendingDay, UsageRecord
 from kakin.usage.partitions import ensure_month_partitions, month_of, next_month
