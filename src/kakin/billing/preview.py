@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kakin.billing.errors import NotRatable
-from kakin.billing.loader import ContractBatch, load_contract_batch, rating_plans
+from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.preview_schemas import (
     CurrentUsageOut,
     Difference,
@@ -49,10 +49,16 @@ from kakin.billing.preview_schemas import (
 from kakin.billing.schemas import TaxSubtotalOut
 from kakin.catalog.errors import MasterNotFound
 from kakin.catalog.models import PricePlan as PricePlanRow
-from kakin.catalog.models import PricePlanVersion, UsageItem
+from kakin.catalog.models import UsageItem
 from kakin.catalog.plan_schemas import PlanComponents
-from kakin.catalog.price_plans import check_components, plan_versions_for
-from kakin.catalog.repository import find_by_reference, find_many_by_reference
+from kakin.catalog.price_plans import check_components
+from kakin.catalog.rating_inputs import PlanVersion, RatingPlans
+from kakin.catalog.repository import (
+    find_by_reference,
+    find_many_by_reference,
+    rating_plans,
+    rating_plans_of_versions,
+)
 from kakin.catalog.service import tax_rates
 from kakin.contracts.service import get_contract
 from kakin.contracts.subscriptions import get_subscription
@@ -91,9 +97,6 @@ HYPOTHETICAL: Final = "hypothetical"
 # --- shared helpers ------------------------------------------------------------------------
 
 
-Describe = Callable[[ReceivableLine], str]
-
-
 def _money(amount: Decimal, currency: str) -> Decimal:
     """An amount of the answer as it would be stored (rounded to the minor unit), in the
     major unit: the API's one money convention (kit.bounds.MoneyOut); a 422 when it could
@@ -101,13 +104,14 @@ def _money(amount: Decimal, currency: str) -> Decimal:
     return from_minor(storable_minor(amount, currency), currency)
 
 
-def _line_out(n: int, line: ReceivableLine, currency: str, describe: Describe) -> PreviewLineOut:
+def _line_out(n: int, line: ReceivableLine, currency: str) -> PreviewLineOut:
     return PreviewLineOut(
         line_no=n,
         kind=line.kind.value,
         note=line.note.value,
-        description=describe(line),
+        description=line.name,
         subscription_id=line.subscription_id,
+        source_kind=line.source_kind.value if line.source_kind else None,
         source_id=line.source_id,
         usage_item_id=line.usage_item_id,
         quantity=line.quantity,
@@ -135,7 +139,7 @@ def _tax_out(subtotals: Sequence[TaxSubtotal], currency: str) -> list[TaxSubtota
     ]
 
 
-def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> ReceivableFigures:
+def _receivable_figures(draft: ReceivableDraft) -> ReceivableFigures:
     """A draft as the closing would write it (same totals, same labels)."""
     currency = draft.currency
     return ReceivableFigures(
@@ -150,7 +154,7 @@ def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> Receivabl
         tax_total=_money(draft.tax_total, currency),
         total=_money(draft.total, currency),
         tax_breakdown=_tax_out(draft.tax_subtotals, currency),
-        lines=[_line_out(n, line, currency, describe) for n, line in enumerate(draft.lines, 1)],
+        lines=[_line_out(n, line, currency) for n, line in enumerate(draft.lines, 1)],
     )
 
 
@@ -169,6 +173,14 @@ def _load(
     if contract_id in batch.errors:
         raise NotRatable(batch.errors[contract_id])
     return batch, batch.inputs[contract_id]
+
+
+def _convertible(plans: RatingPlans) -> RatingPlans:
+    """The plans, or a 422 naming one that cannot be rated with (its stored components
+    cannot be converted)."""
+    if plans.broken:
+        raise NotRatable(next(iter(plans.broken.values())))
+    return plans
 
 
 def _policy(tenant: Tenant, currency: str) -> RatingPolicy:
@@ -221,7 +233,7 @@ def current_usage(session: Session, subscription_id: str, on: dt.date) -> Curren
         tax_total=_money(tax_total, currency),
         total=_money(total, currency),
         tax_breakdown=_tax_out(subtotals, currency),
-        lines=[_line_out(n, line, currency, batch.describe) for n, line in enumerate(lines, 1)],
+        lines=[_line_out(n, line, currency) for n, line in enumerate(lines, 1)],
         usage=_usage_so_far(session, so_far, subscription.id, period, on, lines),
     )
 
@@ -337,8 +349,7 @@ def _simulate_replacement(
                 )
             )
         plan_rows[replacement.price_plan_id] = plan
-    batch, loaded = _load(session, contract.id, closing_day, month)
-    current_names = dict(batch.names)
+    _, loaded = _load(session, contract.id, closing_day, month)
     subscriptions = {s.subscription_id: s for s in loaded.subscriptions}
     seen: set[str] = set()
     for index, replacement in enumerate(replace):
@@ -353,13 +364,12 @@ def _simulate_replacement(
         raise InvalidRequest(problems)
 
     plan_ids = sorted({row.id for row in plan_rows.values()})
-    simulated_names = dict(batch.names)
-    plans = rating_plans(session, plan_versions_for(session, plan_ids), simulated_names)
+    plans = _convertible(rating_plans(session, plan_ids))
     changed: dict[str, SubscriptionInput] = {}
     for index, replacement in enumerate(replace):
         row = plan_rows[replacement.price_plan_id]
         subscription = subscriptions[replacement.subscription_id]
-        versions = plans.get(row.id, [])
+        versions = plans.versions.get(row.id, [])
         first_day = _first_active_day(subscription, period)
         if first_day is not None and not any(start <= first_day for start, _ in versions):
             problems.append(
@@ -385,12 +395,8 @@ def _simulate_replacement(
     )
     current = _rate(loaded, month)
     simulated = _rate(simulated_input, month)
-    current_out = _receivable_figures(
-        current, ContractBatch(batch.closing_date, names=current_names).describe
-    )
-    simulated_out = _receivable_figures(
-        simulated, ContractBatch(batch.closing_date, names=simulated_names).describe
-    )
+    current_out = _receivable_figures(current)
+    simulated_out = _receivable_figures(simulated)
     return SimulationOut(
         kind="replace",
         billing_month=str(month),
@@ -406,9 +412,8 @@ def _simulate_replacement(
 
 def _hypothetical_plan(
     session: Session, data: HypotheticalSubscription, currency: str, start: dt.date
-) -> tuple[list[tuple[dt.date, PricePlan]], str, str, dict[str, str]]:
-    """(dated plan versions, service id, currency, labels) of the hypothetical plan."""
-    names: dict[str, str] = {}
+) -> tuple[list[tuple[dt.date, PricePlan]], str, str]:
+    """(dated plan versions, service id, currency) of the hypothetical plan."""
     at_plan = ("body", "hypothetical", "plan")
     if (data.plan is None) == (data.price_plan_id is None):
         raise InvalidRequest([(pointer(*at_plan), "give either plan or price_plan_id")])
@@ -416,23 +421,18 @@ def _hypothetical_plan(
         row = find_by_reference(session, PricePlanRow, data.price_plan_id)
         if row is None:
             raise MasterNotFound("price plan", data.price_plan_id)
-        plans = rating_plans(session, plan_versions_for(session, [row.id]), names)
-        return plans.get(row.id, []), row.service_id, row.currency, names
+        plans = _convertible(rating_plans(session, [row.id]))
+        return plans.versions.get(row.id, []), row.service_id, row.currency
     components_in = data.plan or PlanComponents()
     problems, components = check_components(session, components_in, currency)
     if problems:
         # The catalog names fields from the body of a price plan; here it sits deeper.
         prefix = pointer(*at_plan)
         raise InvalidRequest([(prefix + p.removeprefix("/body"), reason) for p, reason in problems])
-    # A version that exists only in memory: never added to the session, never stored.
-    version = PricePlanVersion(
-        id=HYPOTHETICAL,
-        price_plan_id=HYPOTHETICAL,
-        effective_from=start,
-        components=components.model_dump(mode="json"),
-    )
-    plans = rating_plans(session, {HYPOTHETICAL: [version]}, names)
-    return plans[HYPOTHETICAL], "", currency, names
+    # A version that exists only in memory, never stored.
+    version = PlanVersion(HYPOTHETICAL, HYPOTHETICAL, start, components)
+    plans = _convertible(rating_plans_of_versions(session, {HYPOTHETICAL: [version]}, {}))
+    return plans.versions[HYPOTHETICAL], "", currency
 
 
 def _hypothetical_usage(
@@ -476,7 +476,7 @@ def _simulate_hypothetical(
                 )
             ]
         )
-    plans, service_id, currency, names = _hypothetical_plan(session, data, tenant.currency, start)
+    plans, service_id, currency = _hypothetical_plan(session, data, tenant.currency, start)
     first_day = max(start, period.start)
     if not any(valid_from <= first_day for valid_from, _ in plans):
         raise InvalidRequest(
@@ -504,9 +504,8 @@ def _simulate_hypothetical(
         tax_rates=tax_rates(session),
     )
     draft = _rate(contract, month)
-    describe = ContractBatch(period.end + dt.timedelta(days=1), names=names).describe
     return SimulationOut(
         kind="hypothetical",
         billing_month=str(month),
-        simulated=_receivable_figures(draft, describe),
+        simulated=_receivable_figures(draft),
     )

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, ReceivableLine, TopUp
-from kakin.kit.bulk import copy_rows, id_chunks, in_values, update_rows
+from kakin.billing.repository import MonthReceivable
+from kakin.kit.bulk import copy_rows, update_rows
 from kakin.kit.db import utcnow
 from kakin.kit.ids import new_id
 from kakin.kit.money import to_minor
@@ -97,9 +98,7 @@ def _receivable_row(
     }
 
 
-def _line_rows(
-    batch: ContractBatch, draft: ReceivableDraft, receivable_id: str
-) -> list[dict[str, Any]]:
+def _line_rows(draft: ReceivableDraft, receivable_id: str) -> list[dict[str, Any]]:
     rows = []
     for n, line in enumerate(draft.lines, start=1):
         rows.append(
@@ -109,8 +108,9 @@ def _line_rows(
                 "contract_id": draft.contract_id,
                 "kind": line.kind.value,
                 "note": line.note.value,
-                "description": batch.describe(line),
+                "description": line.name,
                 "subscription_id": line.subscription_id,
+                "source_kind": line.source_kind.value if line.source_kind else None,
                 "source_id": line.source_id,
                 "quantity": line.quantity,
                 "unit": line.unit,
@@ -125,27 +125,6 @@ def _line_rows(
             }
         )
     return rows
-
-
-def _existing_receivables(session: Session, batch: ContractBatch) -> dict[str, Receivable]:
-    """The receivables the chunk's contracts already have for the month being closed."""
-    keys = {(cid, str(month)) for cid, month in batch.months.items()}
-    existing: dict[str, Receivable] = {}
-    if keys:
-        # One id array per query (not a tuple IN of every key: slow to plan and to send).
-        ids = sorted({cid for cid, _ in keys})
-        months = sorted({month for _, month in keys})
-        for part in id_chunks(session, ids):
-            for receivable in session.scalars(
-                select(Receivable).where(
-                    in_values(session, Receivable.contract_id, part),
-                    Receivable.billing_month.in_(months),
-                )
-            ):
-                if (receivable.contract_id, receivable.billing_month) in keys:
-                    existing[receivable.contract_id] = receivable
-
-    return existing
 
 
 @dataclass
@@ -195,7 +174,7 @@ class _Written:
     contract_id: str
     receivable: dict[str, Any]
     lines: list[dict[str, Any]]
-    replaces: Receivable | None
+    replaces: MonthReceivable | None
     billed: _Billed
 
 
@@ -313,7 +292,7 @@ def rate_and_write_chunk(
         {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]}
         for cid, reason in batch.errors.items()
     )
-    existing = _existing_receivables(session, batch)
+    existing = batch.existing
 
     written: list[_Written] = []
     for contract_id, contract_input in batch.inputs.items():
@@ -334,9 +313,7 @@ def rate_and_write_chunk(
                 row["updated_at"] = utcnow()
             billed = _Billed()
             billed.add(contract_input, draft, receivable_id)
-            item = _Written(
-                contract_id, row, _line_rows(batch, draft, receivable_id), current, billed
-            )
+            item = _Written(contract_id, row, _line_rows(draft, receivable_id), current, billed)
             _check_amounts(item)
         except Exception as exc:
             outcome.errors.append(_failure(contract_id, exc))
