@@ -4,10 +4,11 @@ billing word in it: every domain's repository builds its batch reads and writes 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, String, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, String, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -41,9 +42,26 @@ def in_values(
     turn into a scan testing every row against the whole array once a partition that was
     empty when planned has filled up (seen in a 200,000-line import)."""
     if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(String))
-        return column.in_(select(func.unnest(array)))
+        return column.in_(select(func.unnest(_id_array(values))))
     return column.in_(values)
+
+
+_PLAIN_IDS: Final = re.compile(
+    r"(?:(?!(?i:null)(?:,|$))[0-9A-Za-z_.:-]+)(?:,(?!(?i:null)(?:,|$))[0-9A-Za-z_.:-]+)*"
+)
+"""Comma-joined values that need no quoting in a PostgreSQL array literal: no empty value,
+none spelled NULL, nothing but letters, digits and `_.:-`."""
+
+
+def _id_array(values: Sequence[str]) -> ColumnElement[Any]:
+    """`values` as one `varchar[]` parameter. Ids (kakin's, and most external ones) are
+    sent as the array's text literal, checked by one regular expression over the joined
+    text: the driver's own list adaptation quotes element by element, a few milliseconds of
+    Python per thousand ids, paid by every chunk query."""
+    joined = ",".join(values)
+    if _PLAIN_IDS.fullmatch(joined):
+        return cast(bindparam(None, "{" + joined + "}", type_=String), ARRAY(String))
+    return bindparam(None, list(values), type_=ARRAY(String))
 
 
 def insert_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[str, Any]]) -> None:
