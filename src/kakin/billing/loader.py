@@ -10,8 +10,9 @@ be assembled fails alone, its reason recorded.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -84,7 +85,7 @@ class ContractBatch:
 class _Sources:
     """What the chunk's contracts are rated from, as each domain's reader answered it."""
 
-    policy: RatingPolicy
+    policy: Callable[[str], RatingPolicy]
     tax_rates: tuple[TaxRate, ...]
     subscriptions: dict[str, list[_SubscriptionRow]]
     timelines: dict[str, Timeline]
@@ -157,7 +158,7 @@ def _contract_input(contract: ClosingContract, sources: _Sources) -> ContractInp
             for s in subs
             if s.id in sources.timelines
         ),
-        policy=replace(sources.policy, currency=contract.currency),
+        policy=sources.policy(contract.currency),
         usage=tuple(e for s in subs for e in sources.usage.get(s.id, ())),
         discounts=tuple(sources.discounts.get(contract.id, ())),
         adjustments=tuple(sources.unbilled.adjustments.get(contract.id, ())),
@@ -171,15 +172,19 @@ def _contract_input(contract: ClosingContract, sources: _Sources) -> ContractInp
     )
 
 
-def _tenant_policy(session: Session) -> RatingPolicy:
-    """The tenant's rounding and tax mode (each contract rates in its own currency)."""
+def _tenant_policy(session: Session) -> Callable[[str], RatingPolicy]:
+    """The tenant's rounding and tax mode in a contract's currency (one policy object per
+    currency, shared by the chunk's contracts)."""
     tenant = get_tenant(session)
-    return RatingPolicy(
-        currency=tenant.currency,
-        line_rounding=RoundingMode(tenant.line_rounding),
-        tax_rounding=RoundingMode(tenant.tax_rounding),
-        tax_mode=TaxMode(tenant.tax_mode),
-    )
+    line_rounding = RoundingMode(tenant.line_rounding)
+    tax_rounding = RoundingMode(tenant.tax_rounding)
+    tax_mode = TaxMode(tenant.tax_mode)
+
+    @functools.cache
+    def policy(currency: str) -> RatingPolicy:
+        return RatingPolicy(currency, line_rounding, tax_rounding, tax_mode)
+
+    return policy
 
 
 def _discounts(session: Session, contract_ids: Sequence[str]) -> dict[str, list[rd.Discount]]:
