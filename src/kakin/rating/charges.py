@@ -40,8 +40,9 @@ from kakin.rating.proration import FULL, NOTHING, ProrationMode, proration_facto
 from kakin.rating.tariffs import Tariff, single_unit_price
 from kakin.rating.tax import TaxCategory
 from kakin.rating.termination import early_termination_amount, remaining_months, term_last_day
-from kakin.rating.timeline import Segment, SubscriptionTimeline, tariff_version_on
+from kakin.rating.timeline import Segment, SubscriptionTimeline
 from kakin.rating.usage import per_record_usage_amount, period_usage_amount
+from kakin.rating.versions import version_on
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
@@ -297,7 +298,7 @@ def usage_key(timeline: SubscriptionTimeline, item_id: str, day: date) -> UsageK
     override = timeline.override_on(charge.charge_id, day)
     if override is not None and override.tariff is not None:
         return UsageKey(charge, f"override:{charge.charge_id}", override.tariff, plan.proration)
-    version = tariff_version_on(charge.tariffs, day)
+    version = version_on(charge.tariffs, day)
     if version is None:
         return None
     return UsageKey(charge, version.tariff_id, version.tariff, plan.proration)

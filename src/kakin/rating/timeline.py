@@ -1,4 +1,8 @@
-"""A subscription's timeline inside a window of days, cut into segments — RATING.md §3, §4.
+"""A subscription's life as the rating core sees it, and cut into segments — RATING.md §3, §4.
+
+`subscription_input` turns the `Timeline` of a subscription's events (`rating.events`) and
+its plans' versions into the dated lists of `SubscriptionInput`; `SubscriptionTimeline`
+answers "what holds on day d" from them and cuts windows into segments.
 
 RATING.md §4 "Partial periods": "A segment runs over the subscription's life inside the
 period under one plan and one tariff version; suspended days stay inside their segment".
@@ -9,22 +13,24 @@ does not touch a charge does not cut its line in two.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final, Generic, TypeVar
 
+from kakin.rating.events import Status, Timeline
 from kakin.rating.model import (
     PlanAssignment,
     PriceOverride,
     PricePlan,
     QuantityChange,
     SubscriptionInput,
-    TariffVersion,
+    Suspension,
 )
 from kakin.rating.periods import Period, merge_periods, overlap, subtract_periods
+from kakin.rating.tariffs import negotiated_tariff
+from kakin.rating.versions import version_on, version_runs
 
 _ONE_DAY: Final = timedelta(days=1)
 _ONE: Final = Decimal(1)
@@ -40,13 +46,108 @@ class Segment(Generic[K]):
     key: K
 
 
-def tariff_version_on(versions: tuple[TariffVersion, ...], day: date) -> TariffVersion | None:
-    """RATING.md §4: "a revision applies from its date" — the latest version valid on `day`."""
-    best: TariffVersion | None = None
-    for version in versions:
-        if version.valid_from <= day and (best is None or version.valid_from > best.valid_from):
-            best = version
-    return best
+def subscription_input(
+    subscription_id: str,
+    service_id: str,
+    timeline: Timeline,
+    plans: Mapping[str, Sequence[PlanAssignment]],
+) -> SubscriptionInput:
+    """A subscription's life (its events' `Timeline`) as the rating core's dated lists.
+
+    `plans` holds every version of each price plan of the life, as assignments from the
+    version's date. RATING.md §3: a change effective E applies from E; while a plan holds,
+    each of its versions applies from its own date (§4 "a revision applies from its
+    date"); suspended days run from a suspension to the day before the resumption; an
+    override holds from its date until its amount changes or a plan change clears it.
+    """
+    life_end = timeline.end
+    runs = [
+        (start, timeline.breaks[n + 1] - _ONE_DAY if n + 1 < len(timeline.breaks) else life_end)
+        for n, start in enumerate(timeline.breaks)
+    ]
+    assignments: list[PlanAssignment] = []
+    quantities: list[QuantityChange] = []
+    suspensions: list[Suspension] = []
+    overrides: list[PriceOverride] = []
+    open_overrides: dict[str, tuple[date, Decimal]] = {}
+    suspended_since: date | None = None
+    for n, ((start, _), state) in enumerate(zip(runs, timeline.states, strict=True)):
+        previous = timeline.states[n - 1] if n else None
+        if previous is None or state.price_plan_id != previous.price_plan_id:
+            plan_end = _plan_run_end(timeline, n, runs)
+            for run in version_runs(plans.get(state.price_plan_id, ()), start, plan_end):
+                assignments.append(PlanAssignment(run.start, run.version.plan))
+        if previous is None or state.quantity != previous.quantity:
+            quantities.append(QuantityChange(start, Decimal(state.quantity)))
+        if state.status is Status.SUSPENDED and suspended_since is None:
+            suspended_since = start
+        elif state.status is Status.ACTIVE and suspended_since is not None:
+            suspensions.append(Suspension(suspended_since, start - _ONE_DAY))
+            suspended_since = None
+        current = dict(state.overrides)
+        for code, (since, amount) in list(open_overrides.items()):
+            if current.get(code) != amount:
+                overrides.append(PriceOverride(code, since, start - _ONE_DAY, amount))
+                del open_overrides[code]
+        for code, amount in current.items():
+            if code not in open_overrides:
+                open_overrides[code] = (start, amount)
+    if suspended_since is not None:
+        suspensions.append(Suspension(suspended_since, life_end))
+    for code, (since, amount) in open_overrides.items():
+        overrides.append(PriceOverride(code, since, None, amount))
+    negotiated = [o for override in overrides for o in negotiated_usage(assignments, override)]
+    return SubscriptionInput(
+        subscription_id=subscription_id,
+        service_id=service_id,
+        start_date=timeline.start,
+        end_date=life_end,
+        plans=tuple(assignments),
+        quantities=tuple(quantities),
+        suspensions=tuple(suspensions),
+        overrides=(*overrides, *negotiated),
+    )
+
+
+def _plan_run_end(
+    timeline: Timeline, index: int, runs: Sequence[tuple[date, date | None]]
+) -> date | None:
+    """The last day of the plan of state `index`: the day before the next plan change, or
+    the end of the life."""
+    plan_id = timeline.states[index].price_plan_id
+    for n in range(index + 1, len(timeline.states)):
+        if timeline.states[n].price_plan_id != plan_id:
+            return runs[n][0] - _ONE_DAY
+    return timeline.end
+
+
+def negotiated_usage(
+    plans: Sequence[PlanAssignment], override: PriceOverride
+) -> Iterator[PriceOverride]:
+    """RATING.md §3: "A subscription may override any amount of its plan (相対価格 …); an
+    override is dated like a plan change." An override naming a usage charge replaces the
+    amount of the charge's tariff (`negotiated_tariff`): one negotiated tariff per run of
+    days under one plan version and one tariff version, listed after the override itself
+    so they win on their days (`SubscriptionTimeline.override_on`)."""
+    if override.amount is None:
+        return
+    for plan_run in version_runs(plans, override.valid_from, override.valid_to):
+        charge = next(
+            (c for c in plan_run.version.plan.usage_charges if c.charge_id == override.target_id),
+            None,
+        )
+        if charge is None:
+            continue
+        for run in version_runs(charge.tariffs, plan_run.start, plan_run.end):
+            version = run.version
+            tariff = negotiated_tariff(version.tariff, override.amount)
+            if tariff is None:
+                raise ValueError(
+                    f"the negotiated price of usage charge {override.target_id!r} cannot"
+                    f" replace the amounts of the {version.tariff.shape} tariff"
+                    f" {version.tariff_id} from {version.valid_from}"
+                )
+            yield PriceOverride(override.target_id, run.start, run.end, override.amount, tariff)
 
 
 class SubscriptionTimeline:
@@ -92,12 +193,12 @@ class SubscriptionTimeline:
 
     def plan_on(self, day: date) -> PricePlan | None:
         """RATING.md §3: "the old plan is active through E−1, the new plan from E"."""
-        index = bisect.bisect_right(self._plan_starts, day) - 1
-        return self._plans[index].plan if index >= 0 else None
+        assignment = version_on(self._plans, day)
+        return assignment.plan if assignment is not None else None
 
     def quantity_on(self, day: date) -> Decimal:
-        index = bisect.bisect_right(self._quantity_starts, day) - 1
-        return self._quantities[index].quantity if index >= 0 else _ONE
+        change = version_on(self._quantities, day)
+        return change.quantity if change is not None else _ONE
 
     def override_on(self, target_id: str, day: date) -> PriceOverride | None:
         """RATING.md §3: the negotiated price (相対価格) in force on `day`, the latest first."""
