@@ -34,7 +34,6 @@ from kakin.kit.db import utcnow
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
 from kakin.rating import tariffs as rating
-from kakin.rating.model import TariffVersion as RatingTariffVersion
 from kakin.rating.versions import version_runs
 
 _SCALARS = ("fixed_fee", "unit_price", "included", "lower", "upper")
@@ -145,15 +144,12 @@ def rating_tariff(version: TariffVersion) -> rating.Tariff:
 def negotiation_problem(session: Session, tariff_id: str, on: dt.date) -> str | None:
     """Why a negotiated amount from `on` cannot replace the amount of `tariff_id`: a
     version in force on or after `on` has no single amount (None: it can)."""
-    versions = [
-        RatingTariffVersion(tariff_id, v.effective_from, rating_tariff(v))
-        for v in versions_for(session, TariffVersion, [tariff_id])[tariff_id]
-    ]
+    versions = versions_for(session, TariffVersion, [tariff_id])[tariff_id]
     for run in version_runs(versions, on, None):
-        shape = run.version.tariff.shape
-        if shape not in rating.NEGOTIABLE_AMOUNT:
+        version = run.version
+        if rating.TariffShape(version.shape) not in rating.NEGOTIABLE_AMOUNT:
             return (
-                f"its tariff is {shape} from {run.version.valid_from}: a negotiated"
+                f"its tariff is {version.shape} from {version.effective_from}: a negotiated"
                 " price replaces the one amount of a flat or per_unit tariff"
             )
     return None
