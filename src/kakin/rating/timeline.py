@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final, Generic, TypeVar
 
-from kakin.rating.events import Status, Timeline
+from kakin.rating.events import State, Status, Timeline
 from kakin.rating.model import (
     PlanAssignment,
     PriceOverride,
@@ -60,65 +60,90 @@ def subscription_input(
     date"); suspended days run from a suspension to the day before the resumption; an
     override holds from its date until its amount changes or a plan change clears it.
     """
-    life_end = timeline.end
-    runs = [
-        (start, timeline.breaks[n + 1] - _ONE_DAY if n + 1 < len(timeline.breaks) else life_end)
-        for n, start in enumerate(timeline.breaks)
-    ]
-    assignments: list[PlanAssignment] = []
-    quantities: list[QuantityChange] = []
-    suspensions: list[Suspension] = []
-    overrides: list[PriceOverride] = []
-    open_overrides: dict[str, tuple[date, Decimal]] = {}
-    suspended_since: date | None = None
-    for n, ((start, _), state) in enumerate(zip(runs, timeline.states, strict=True)):
-        previous = timeline.states[n - 1] if n else None
-        if previous is None or state.price_plan_id != previous.price_plan_id:
-            plan_end = _plan_run_end(timeline, n, runs)
-            for run in version_runs(plans.get(state.price_plan_id, ()), start, plan_end):
-                assignments.append(PlanAssignment(run.start, run.version.plan))
-        if previous is None or state.quantity != previous.quantity:
-            quantities.append(QuantityChange(start, Decimal(state.quantity)))
-        if state.status is Status.SUSPENDED and suspended_since is None:
-            suspended_since = start
-        elif state.status is Status.ACTIVE and suspended_since is not None:
-            suspensions.append(Suspension(suspended_since, start - _ONE_DAY))
-            suspended_since = None
-        current = dict(state.overrides)
-        for code, (since, amount) in list(open_overrides.items()):
-            if current.get(code) != amount:
-                overrides.append(PriceOverride(code, since, start - _ONE_DAY, amount))
-                del open_overrides[code]
-        for code, amount in current.items():
-            if code not in open_overrides:
-                open_overrides[code] = (start, amount)
-    if suspended_since is not None:
-        suspensions.append(Suspension(suspended_since, life_end))
-    for code, (since, amount) in open_overrides.items():
-        overrides.append(PriceOverride(code, since, None, amount))
+    changes = _changes(timeline)
+    assignments = _assignments(timeline, changes, plans)
+    overrides = _overrides(changes)
     negotiated = [o for override in overrides for o in negotiated_usage(assignments, override)]
     return SubscriptionInput(
         subscription_id=subscription_id,
         service_id=service_id,
         start_date=timeline.start,
-        end_date=life_end,
-        plans=tuple(assignments),
-        quantities=tuple(quantities),
-        suspensions=tuple(suspensions),
+        end_date=timeline.end,
+        plans=assignments,
+        quantities=tuple(
+            QuantityChange(start, Decimal(state.quantity))
+            for start, state, previous in changes
+            if previous is None or state.quantity != previous.quantity
+        ),
+        suspensions=_suspensions(timeline, changes),
         overrides=(*overrides, *negotiated),
     )
 
 
-def _plan_run_end(
-    timeline: Timeline, index: int, runs: Sequence[tuple[date, date | None]]
-) -> date | None:
-    """The last day of the plan of state `index`: the day before the next plan change, or
-    the end of the life."""
-    plan_id = timeline.states[index].price_plan_id
-    for n in range(index + 1, len(timeline.states)):
-        if timeline.states[n].price_plan_id != plan_id:
-            return runs[n][0] - _ONE_DAY
-    return timeline.end
+_Change = tuple[date, State, State | None]
+"""(first day, state, the state before) of a state of the life."""
+
+
+def _changes(timeline: Timeline) -> list[_Change]:
+    states = timeline.states
+    return [
+        (start, state, states[n - 1] if n else None)
+        for n, (start, state) in enumerate(zip(timeline.breaks, states, strict=True))
+    ]
+
+
+def _assignments(
+    timeline: Timeline,
+    changes: Sequence[_Change],
+    plans: Mapping[str, Sequence[PlanAssignment]],
+) -> tuple[PlanAssignment, ...]:
+    """RATING.md §3 "the old plan is active through E−1, the new plan from E", and within
+    each plan's days the version in force on each day (§4)."""
+    switches = [
+        (start, state.price_plan_id)
+        for start, state, previous in changes
+        if previous is None or state.price_plan_id != previous.price_plan_id
+    ]
+    result: list[PlanAssignment] = []
+    for n, (start, plan_id) in enumerate(switches):
+        end = switches[n + 1][0] - _ONE_DAY if n + 1 < len(switches) else timeline.end
+        for run in version_runs(plans.get(plan_id, ()), start, end):
+            result.append(PlanAssignment(run.start, run.version.plan))
+    return tuple(result)
+
+
+def _suspensions(timeline: Timeline, changes: Sequence[_Change]) -> tuple[Suspension, ...]:
+    """RATING.md §3: suspended from a suspension's date, active again from a resumption's."""
+    result: list[Suspension] = []
+    since: date | None = None
+    for start, state, _ in changes:
+        if state.status is Status.SUSPENDED and since is None:
+            since = start
+        elif state.status is Status.ACTIVE and since is not None:
+            result.append(Suspension(since, start - _ONE_DAY))
+            since = None
+    if since is not None:
+        result.append(Suspension(since, timeline.end))
+    return tuple(result)
+
+
+def _overrides(changes: Sequence[_Change]) -> list[PriceOverride]:
+    """RATING.md §3: each negotiated amount over the days it holds — from its date until
+    another amount of the same component, its removal or a plan change."""
+    result: list[PriceOverride] = []
+    open_since: dict[str, tuple[date, Decimal]] = {}
+    for start, state, _ in changes:
+        current = dict(state.overrides)
+        for code, (since, amount) in list(open_since.items()):
+            if current.get(code) != amount:
+                result.append(PriceOverride(code, since, start - _ONE_DAY, amount))
+                del open_since[code]
+        for code, amount in current.items():
+            if code not in open_since:
+                open_since[code] = (start, amount)
+    for code, (since, amount) in open_since.items():
+        result.append(PriceOverride(code, since, None, amount))
+    return result
 
 
 def negotiated_usage(

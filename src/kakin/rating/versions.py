@@ -12,9 +12,8 @@ rule written as a query.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, NamedTuple, Protocol, TypeVar
 
 _ONE_DAY: Final = timedelta(days=1)
 
@@ -40,8 +39,7 @@ def version_on(versions: Iterable[V], day: date) -> V | None:
     return best
 
 
-@dataclass(frozen=True, slots=True)
-class VersionRun(Generic[V]):
+class VersionRun(NamedTuple, Generic[V]):
     """`version` is in force on `start`..`end` (both included; `end=None`: open)."""
 
     start: date
