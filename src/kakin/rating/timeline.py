@@ -226,17 +226,17 @@ class SubscriptionTimeline:
         return change.quantity if change is not None else _ONE
 
     def override_on(self, target_id: str, day: date) -> PriceOverride | None:
-        """RATING.md §3: the negotiated price (相対価格) in force on `day`, the latest first."""
-        best: PriceOverride | None = None
-        for override in self.subscription.overrides:
-            if (
-                override.target_id == target_id
-                and override.valid_from <= day
+        """RATING.md §3: the negotiated price (相対価格) in force on `day`: of the overrides
+        of `target_id` not ended by `day`, the latest (of one day's, the last listed)."""
+        return version_on(
+            (
+                override
+                for override in self.subscription.overrides
+                if override.target_id == target_id
                 and (override.valid_to is None or day <= override.valid_to)
-                and (best is None or override.valid_from >= best.valid_from)
-            ):
-                best = override
-        return best
+            ),
+            day,
+        )
 
     def suspended_days(self, window: Period) -> int:
         """RATING.md §3: the days of `window` on which the subscription is suspended."""
