@@ -23,8 +23,9 @@ from kakin.rating.events import (
     build_timeline,
     validate_events,
 )
-from kakin.rating.model import PlanAssignment, PricePlan
+from kakin.rating.model import PlanAssignment, PricePlan, TariffVersion, UsageCharge
 from kakin.rating.periods import Period
+from kakin.rating.tariffs import Band, Tariff, TariffShape
 from kakin.rating.timeline import SubscriptionTimeline, subscription_input
 
 D = date.fromisoformat
@@ -362,3 +363,49 @@ def test_insertion_order_of_events_does_not_change_the_result(
     first = build_timeline(_numbered(events, order))
     second = build_timeline(_numbered(events, shuffled))
     assert first == second
+
+
+def test_a_negotiated_usage_price_replaces_each_tariff_versions_amount_on_its_days() -> None:
+    """RATING.md §3: an override of a usage charge replaces its tariff's one amount, dated
+    like a plan change: one negotiated tariff per tariff version in force."""
+    per_unit = Tariff(TariffShape.PER_UNIT, unit_price=Decimal(10))
+    revised = Tariff(TariffShape.FLAT, fixed_fee=Decimal(500))
+    charge = UsageCharge(
+        "calls",
+        "calls",
+        (
+            TariffVersion("t1", D("2000-01-01"), per_unit),
+            TariffVersion("t2", D("2026-11-16"), revised),
+        ),
+    )
+    timeline = build_timeline(
+        [
+            start("2026-10-01"),
+            ev(EventKind.PRICE_OVERRIDE, "2026-11-05", component_code="calls", amount=Decimal(7)),
+        ]
+    )
+    plans = {
+        "plan_a": [PlanAssignment(D("2000-01-01"), PricePlan("plan_a", usage_charges=(charge,)))]
+    }
+    overrides = subscription_input("s1", "svc", timeline, plans).overrides
+    assert [(o.valid_from, o.valid_to, o.tariff) for o in overrides] == [
+        (D("2026-11-05"), None, None),
+        (D("2026-11-05"), D("2026-11-15"), Tariff(TariffShape.PER_UNIT, unit_price=Decimal(7))),
+        (D("2026-11-16"), None, Tariff(TariffShape.FLAT, fixed_fee=Decimal(7))),
+    ]
+
+
+def test_a_negotiated_usage_price_needs_a_tariff_with_one_amount() -> None:
+    steps = Tariff(TariffShape.STEP, bands=(Band(None, amount=Decimal(100)),))
+    charge = UsageCharge("calls", "calls", (TariffVersion("t", D("2000-01-01"), steps),))
+    timeline = build_timeline(
+        [
+            start("2026-10-01"),
+            ev(EventKind.PRICE_OVERRIDE, "2026-11-05", component_code="calls", amount=Decimal(7)),
+        ]
+    )
+    plans = {
+        "plan_a": [PlanAssignment(D("2000-01-01"), PricePlan("plan_a", usage_charges=(charge,)))]
+    }
+    with pytest.raises(ValueError, match="cannot replace the amounts of the step tariff"):
+        subscription_input("s1", "svc", timeline, plans)
