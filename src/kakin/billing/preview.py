@@ -71,7 +71,6 @@ from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLi
 from kakin.rating.model import (
     ContractInput,
     PlanAssignment,
-    PricePlan,
     QuantityChange,
     RatingPolicy,
     SubscriptionInput,
@@ -371,7 +370,7 @@ def _simulate_replacement(
         subscription = subscriptions[replacement.subscription_id]
         versions = plans.versions.get(row.id, [])
         first_day = _first_active_day(subscription, period)
-        if first_day is not None and not any(start <= first_day for start, _ in versions):
+        if first_day is not None and not any(a.valid_from <= first_day for a in versions):
             problems.append(
                 (
                     pointer("body", "replace", index, "price_plan_id"),
@@ -384,7 +383,7 @@ def _simulate_replacement(
         changed[subscription.subscription_id] = dataclasses.replace(
             subscription,
             service_id=row.service_id,
-            plans=tuple(PlanAssignment(start, plan) for start, plan in versions),
+            plans=tuple(versions),
             overrides=(),
         )
     if problems:
@@ -412,8 +411,8 @@ def _simulate_replacement(
 
 def _hypothetical_plan(
     session: Session, data: HypotheticalSubscription, currency: str, start: dt.date
-) -> tuple[list[tuple[dt.date, PricePlan]], str, str]:
-    """(dated plan versions, service id, currency) of the hypothetical plan."""
+) -> tuple[list[PlanAssignment], str, str]:
+    """(plan versions from their dates, service id, currency) of the hypothetical plan."""
     at_plan = ("body", "hypothetical", "plan")
     if (data.plan is None) == (data.price_plan_id is None):
         raise InvalidRequest([(pointer(*at_plan), "give either plan or price_plan_id")])
@@ -438,12 +437,12 @@ def _hypothetical_plan(
 def _hypothetical_usage(
     session: Session,
     data: HypotheticalSubscription,
-    plans: Sequence[tuple[dt.date, PricePlan]],
+    plans: Sequence[PlanAssignment],
     day: dt.date,
 ) -> tuple[UsageEntry, ...]:
     """The given usage as entries dated on `day` (the period's last day: the tariffs in
     force at its end)."""
-    charged = {c.usage_item_id for _, plan in plans for c in plan.usage_charges}
+    charged = {c.usage_item_id for a in plans for c in a.plan.usage_charges}
     found = find_many_by_reference(session, UsageItem, [u.usage_item for u in data.usage])
     problems: list[tuple[str, str]] = []
     entries = []
@@ -478,7 +477,7 @@ def _simulate_hypothetical(
         )
     plans, service_id, currency = _hypothetical_plan(session, data, tenant.currency, start)
     first_day = max(start, period.start)
-    if not any(valid_from <= first_day for valid_from, _ in plans):
+    if not any(a.valid_from <= first_day for a in plans):
         raise InvalidRequest(
             [
                 (
@@ -491,7 +490,7 @@ def _simulate_hypothetical(
         subscription_id=HYPOTHETICAL,
         service_id=service_id,
         start_date=start,
-        plans=tuple(PlanAssignment(valid_from, plan) for valid_from, plan in plans),
+        plans=tuple(plans),
         quantities=(QuantityChange(start, Decimal(data.quantity)),),
     )
     contract = ContractInput(

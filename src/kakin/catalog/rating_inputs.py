@@ -19,6 +19,7 @@ from kakin.rating import discounts as rd
 from kakin.rating import tariffs as rating
 from kakin.rating.model import (
     OneTimeFee,
+    PlanAssignment,
     PricePlan,
     RecurringFee,
     SuspensionFee,
@@ -102,11 +103,12 @@ class PlanVersion:
 
 @dataclass(frozen=True)
 class RatingPlans:
-    """Price plans as the rating core's plans: plan id → `(effective_from, plan)` oldest
-    first, the service of each plan, and the plans whose stored components could not be
-    converted (plan id → reason: the closing fails only the contracts on them)."""
+    """Price plans as the rating core's plans: plan id → its versions as assignments from
+    their dates (`PlanAssignment`), oldest first; the service of each plan; and the plans
+    whose stored components could not be converted (plan id → reason: the closing fails
+    only the contracts on them)."""
 
-    versions: dict[str, list[tuple[dt.date, PricePlan]]]
+    versions: dict[str, list[PlanAssignment]]
     service_of: dict[str, str]
     broken: dict[str, str]
 
@@ -196,14 +198,15 @@ def rating_plans_of(
 ) -> RatingPlans:
     """`versions` (plan id → versions, oldest first) converted; a plan that cannot be
     converted (or whose components could not be read: `broken`) is named in `broken`."""
-    plans: dict[str, list[tuple[dt.date, PricePlan]]] = {}
+    plans: dict[str, list[PlanAssignment]] = {}
     failed = dict(broken)
     for plan_id, plan_versions in versions.items():
         if plan_id in failed:
             continue
         try:
             plans[plan_id] = [
-                (v.effective_from, rating_plan(v, tariffs, items)) for v in plan_versions
+                PlanAssignment(v.effective_from, rating_plan(v, tariffs, items))
+                for v in plan_versions
             ]
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             failed[plan_id] = plan_failure(plan_id, exc)
