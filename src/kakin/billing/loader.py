@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kakin.billing.history import load_advance_billings, load_earlier_usage
@@ -23,20 +22,18 @@ from kakin.billing.repository import MonthReceivable, Unbilled, month_receivable
 from kakin.catalog.rating_inputs import RatingPlans
 from kakin.catalog.repository import discount_terms_of, rating_plans
 from kakin.catalog.service import tax_rates
-from kakin.contracts.models import SubscriptionEvent
 from kakin.contracts.repository import (
     ClosingContract,
     SubscriptionRow,
     closing_contracts,
     discounts_of,
+    subscription_lives,
     subscriptions_of,
 )
-from kakin.contracts.subscriptions import timeline_event
-from kakin.kit.bulk import id_chunks, in_values
 from kakin.kit.money import RoundingMode
 from kakin.rating import discounts as rd
 from kakin.rating.due_dates import PaymentTerms
-from kakin.rating.events import Timeline, TimelineEvent, build_timeline
+from kakin.rating.events import Timeline
 from kakin.rating.model import ContractInput, RatingPolicy
 from kakin.rating.periods import BillingMonth, closing_on, parse_closing_day
 from kakin.rating.tax import TaxMode, TaxRate
@@ -93,7 +90,7 @@ def load_contract_batch(
     contracts = closing_contracts(session, ids)
     subscriptions = subscriptions_of(session, ids)
     subscription_ids = [s.id for subs in subscriptions.values() for s in subs]
-    timelines = _timelines(session, subscription_ids)
+    timelines = subscription_lives(session, subscription_ids)
     plan_ids = sorted({plan_id for t in timelines.values() for plan_id in t.plan_ids})
     usage: Mapping[str, Sequence[UsageEntry]] = {}
     if closing is not None:
@@ -188,22 +185,6 @@ def _discounts(session: Session, contract_ids: Sequence[str]) -> dict[str, list[
     for row in rows:
         discounts[row.contract_id].append(terms[row.discount_table_id].discount(row))
     return discounts
-
-
-def _timelines(session: Session, subscription_ids: Sequence[str]) -> dict[str, Timeline]:
-    """The lives of the subscriptions from their stored (validated) events, one id array
-    per query."""
-    e = SubscriptionEvent
-    grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
-    for part in id_chunks(session, subscription_ids):
-        rows = session.execute(
-            select(e.subscription_id, e.kind, e.effective_date, e.seq, e.data).where(
-                in_values(session, e.subscription_id, part)
-            )
-        )
-        for row in rows:
-            grouped[row.subscription_id].append(timeline_event(row))  # type: ignore[arg-type]
-    return {sid: build_timeline(events, check=False) for sid, events in grouped.items()}
 
 
 def _refuse_broken_plans(

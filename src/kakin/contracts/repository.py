@@ -1,7 +1,7 @@
 """Set-based reads of the contracts domain for a whole list of contracts at once: what the
 closing (and the preview, which rates with the closing's input) needs of contracts, their
-subscriptions and their discounts. Plain rows, one id array per query, never a query per
-contract.
+subscriptions with their lives (from their events) and their discounts. Plain rows, one id
+array per query, never a query per contract.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kakin.contracts.models import Contract, Discount, Subscription
+from kakin.contracts.models import Contract, Discount, Subscription, SubscriptionEvent
+from kakin.contracts.subscriptions import timeline_event
 from kakin.kit.bulk import id_chunks, in_values
+from kakin.rating.events import Timeline, TimelineEvent, build_timeline
 
 
 class ClosingContract(NamedTuple):
@@ -80,6 +82,19 @@ def subscriptions_of(
         for row in session.execute(statement.where(in_values(session, s.contract_id, part))):
             found[row.contract_id].append(SubscriptionRow(*row))
     return dict(found)
+
+
+def subscription_lives(session: Session, subscription_ids: Sequence[str]) -> dict[str, Timeline]:
+    """Subscription id → its life, built from its stored events (validated when they were
+    registered, so not again here); subscriptions without events are absent."""
+    e = SubscriptionEvent
+    statement = select(e.subscription_id, e.kind, e.effective_date, e.seq, e.data)
+    grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
+    for part in id_chunks(session, subscription_ids):
+        for row in session.execute(statement.where(in_values(session, e.subscription_id, part))):
+            # a plain row has the event's columns: no ORM object per event
+            grouped[row.subscription_id].append(timeline_event(row))  # type: ignore[arg-type]
+    return {sid: build_timeline(events, check=False) for sid, events in grouped.items()}
 
 
 def discounts_of(session: Session, contract_ids: Sequence[str]) -> list[DiscountRow]:
