@@ -131,7 +131,8 @@ def load_contract_batch(
 
 def _contract_input(contract: ClosingContract, sources: _Sources) -> ContractInput:
     subs = sorted(sources.subscriptions.get(contract.id, []), key=lambda s: s.id)
-    _refuse_broken_plans(subs, sources.timelines, sources.plans.broken)
+    if sources.plans.broken:
+        _refuse_broken_plans(subs, sources.timelines, sources.plans.broken)
     plans = sources.plans
     day = contract.payment_terms_day
     return ContractInput(
