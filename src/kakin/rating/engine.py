@@ -40,14 +40,11 @@ from kakin.rating.lines import (
 )
 from kakin.rating.model import ContractInput, UsageEntry
 from kakin.rating.periods import BillingMonth, Period, billing_month_of, billing_period
-from kakin.rating.tax import TaxMode, tax_rate_on, tax_subtotals
+from kakin.rating.tax import RATING_PRECISION, receivable_totals, tax_rate_on
 from kakin.rating.timeline import SubscriptionTimeline
 from kakin.rating.usage import rated_quantity, remaining_allowance
 
 ZERO: Final = Decimal(0)
-_RATING_PRECISION: Final = 60
-"""Digits of the Decimal arithmetic left (quantities, sums of rounded lines, tax): far
-beyond any amount kakin holds, so none of it rounds (exact amounts are Fractions)."""
 
 
 class _Rater:
@@ -250,18 +247,12 @@ class _Rater:
 
     def receivable(self, unrated: tuple[UsageEntry, ...]) -> ReceivableDraft:
         policy = self.policy
-        # RATING.md §7: one tax rounding per rate per receivable, never per line.
-        subtotals = tax_subtotals(
+        totals = receivable_totals(
             [(line.tax_category, line.tax_rate, line.amount) for line in self.lines],
             policy.tax_mode,
             policy.currency,
             policy.tax_rounding,
         )
-        # RATING.md §8: "The lines add up to the receivable's pre-tax total, exactly."
-        lines_total = sum((line.amount for line in self.lines), ZERO)
-        tax_total = sum((s.tax for s in subtotals), ZERO)
-        # RATING.md §7: tax-inclusive — "the total is the sum of the lines".
-        total = lines_total + tax_total if policy.tax_mode is TaxMode.EXCLUSIVE else lines_total
         terms = self.contract.payment_terms
         return ReceivableDraft(
             contract_id=self.contract.contract_id,
@@ -270,10 +261,7 @@ class _Rater:
             currency=policy.currency,
             tax_mode=policy.tax_mode,
             lines=tuple(self.lines),
-            tax_subtotals=subtotals,
-            lines_total=lines_total,
-            tax_total=tax_total,
-            total=total,
+            totals=totals,
             due_date=(
                 due_date(terms, self.month, direct_debit=self.contract.direct_debit)
                 if terms
@@ -285,7 +273,7 @@ class _Rater:
 
 def rate_period(contract: ContractInput, billing_month: BillingMonth) -> ReceivableDraft:
     """Rate one contract for one billing month: its receivable draft (RATING.md §8)."""
-    with decimal.localcontext(prec=_RATING_PRECISION):
+    with decimal.localcontext(prec=RATING_PRECISION):
         return _Rater(contract, billing_month).run()
 
 
