@@ -15,7 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
-from kakin.rating.exact import RoundLine
+from kakin.rating.exact import RoundLine, exact_of
 from kakin.rating.lines import LineKind, LineNote
 from kakin.rating.model import (
     AdvanceBilling,
@@ -114,7 +114,7 @@ def fee_segments(
         factor = proration_factor(key.proration, charged, covered.days)
         if factor:
             result.append(
-                (segment, charged, scale(Fraction(key.amount) * Fraction(key.quantity), factor))
+                (segment, charged, scale(exact_of(key.amount) * exact_of(key.quantity), factor))
             )
     return result
 
@@ -258,7 +258,7 @@ def suspension_charges(timeline: SubscriptionTimeline, period: Period) -> list[C
             charges.append(
                 Charge(
                     LineKind.RECURRING,
-                    scale(Fraction(key.amount) * Fraction(key.quantity), factor),
+                    scale(exact_of(key.amount) * exact_of(key.quantity), factor),
                     key.fee.tax_category,
                     subscription_id=timeline.subscription_id,
                     source_id=key.fee.fee_id,

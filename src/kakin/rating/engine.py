@@ -40,7 +40,7 @@ from kakin.rating.lines import (
 )
 from kakin.rating.model import ContractInput, UsageEntry
 from kakin.rating.periods import BillingMonth, Period, billing_month_of, billing_period
-from kakin.rating.tax import RATING_PRECISION, receivable_totals, tax_rate_on
+from kakin.rating.tax import RATING_PRECISION, TaxCategory, receivable_totals, tax_rate_on
 from kakin.rating.timeline import SubscriptionTimeline
 from kakin.rating.usage import rated_quantity, remaining_allowance
 
@@ -61,6 +61,8 @@ class _Rater:
             for s in sorted(contract.subscriptions, key=lambda s: s.subscription_id)
         }
         self.lines: list[ReceivableLine] = []
+        # Lines share a few tax points: each (category, date) is looked up once.
+        self._tax_rates: dict[tuple[TaxCategory, date], Decimal] = {}
 
     def round_line(self, exact: Fraction) -> Decimal:
         """RATING.md §1 "Line rounding — each receivable line's amount is rounded to the
@@ -70,12 +72,16 @@ class _Rater:
     def add(self, charge: Charge) -> None:
         """A charge becomes a line: rounded once, taxed at the rate valid on its tax point."""
         point = charge.tax_point or (charge.period.end if charge.period else self.period.end)
+        rate = self._tax_rates.get((charge.tax_category, point))
+        if rate is None:
+            rate = tax_rate_on(self.contract.tax_rates, charge.tax_category, point)
+            self._tax_rates[(charge.tax_category, point)] = rate
         self.lines.append(
             ReceivableLine(
                 kind=charge.kind,
                 amount=self.round_line(charge.exact),
                 tax_category=charge.tax_category,
-                tax_rate=tax_rate_on(self.contract.tax_rates, charge.tax_category, point),
+                tax_rate=rate,
                 subscription_id=charge.subscription_id,
                 source_id=charge.source_id,
                 note=charge.note,
@@ -180,6 +186,8 @@ class _Rater:
                 self.add(late)
 
     def rate_discounts(self) -> None:
+        if not self.contract.discounts:
+            return  # most contracts have none: no buckets, no facts to gather
         buckets: dict[BucketKey, Decimal] = defaultdict(Decimal)
         for line in self.lines:
             # RATING.md §5: the target is "the contract's recurring, one-time and usage lines

@@ -101,6 +101,8 @@ class SubscriptionTimeline:
 
     def override_on(self, target_id: str, day: date) -> PriceOverride | None:
         """RATING.md §3: the negotiated price (相対価格) in force on `day`, the latest first."""
+        if not self.subscription.overrides:
+            return None  # most subscriptions pay their plan's prices
         best: PriceOverride | None = None
         for override in self.subscription.overrides:
             if (
