@@ -124,7 +124,7 @@ def _figures(
 
 def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> ReceivableFigures:
     """A draft as the closing would write it (same rows, same labels)."""
-    receivable, rows = receivable_rows(draft, draft.contract_id, describe)
+    receivable, rows = receivable_rows(draft, describe)
     figures = _figures(receivable, draft.lines, rows, draft.currency)
     if draft.contract_id == HYPOTHETICAL:
         figures["contract_id"] = None

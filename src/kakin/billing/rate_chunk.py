@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, ReceivableLine, TopUp
-from kakin.billing.receivable_rows import receivable_rows, unstorable_amount
+from kakin.billing.receivable_rows import Row, receivable_rows, unstorable_amount
 from kakin.kit.bulk import copy_rows, id_chunks, in_values, update_rows
 from kakin.kit.db import utcnow
 from kakin.kit.ids import new_id
@@ -41,40 +41,23 @@ class ChunkOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def content_hash(draft: ReceivableDraft) -> str:
-    """A fingerprint of what a receivable says: a rerun with the same result writes nothing."""
-    material = repr(
-        (
-            draft.lines,
-            draft.tax_subtotals,
-            draft.lines_total,
-            draft.tax_total,
-            draft.total,
-            draft.due_date,
-        )
-    )
+def content_hash(receivable: Row, lines: Sequence[Row]) -> str:
+    """A fingerprint of what a receivable's rows say (everything but its id and the run's
+    bookkeeping): a rerun with the same result writes nothing."""
+    material = repr((tuple(receivable.values()), [tuple(line.values()) for line in lines]))
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _receivable_row(
-    batch: ContractBatch,
-    draft: ReceivableDraft,
-    receivable_id: str,
-    run_id: str | None,
-    digest: str,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The draft's rows, with what the closing knows beyond the draft: the contract's
-    customer and payment method, the closing date and run, the content hash."""
-    receivable, lines = receivable_rows(draft, receivable_id, batch.describe)
+def _rows(batch: ContractBatch, draft: ReceivableDraft) -> tuple[Row, list[Row]]:
+    """The draft's rows with what the closing knows beyond the draft (the contract's
+    customer and payment method, the closing date), without ids."""
+    receivable, lines = receivable_rows(draft, batch.describe)
     facts = batch.facts[draft.contract_id]
     receivable |= {
         "customer_id": facts.customer_id,
         "closing_date": batch.closing_date,
         "status": "draft",
         "payment_method_kind": facts.payment_method_kind,
-        "content_hash": digest,
-        "run_id": run_id,
-        "version": 1,
     }
     return receivable, lines
 
@@ -265,15 +248,18 @@ def rate_and_write_chunk(
             continue
         try:
             draft = rate_period(contract_input, batch.months[contract_id])
-            digest = content_hash(draft)
+            row, lines = _rows(batch, draft)
+            digest = content_hash(row, lines)
             if current is not None and current.content_hash == digest:
                 outcome.contracts_done += 1
                 continue
             receivable_id = current.id if current is not None else new_id("rcv")
-            row, lines = _receivable_row(batch, draft, receivable_id, run_id, digest)
+            row |= {"id": receivable_id, "content_hash": digest, "run_id": run_id, "version": 1}
             if current is not None:
                 row["version"] = current.version  # the ORM matches it and bumps it
                 row["updated_at"] = utcnow()
+            keys = {"receivable_id": receivable_id, "contract_id": contract_id}
+            lines = [keys | line for line in lines]
             billed = _Billed()
             billed.add(contract_input, draft, receivable_id)
             item = _Written(contract_id, row, lines, current, billed)

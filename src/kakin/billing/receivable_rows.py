@@ -70,14 +70,11 @@ def line_rows(lines: Iterable[ReceivableLine], currency: str, describe: Describe
     ]
 
 
-def receivable_rows(
-    draft: ReceivableDraft, receivable_id: str, describe: Describe
-) -> tuple[Row, list[Row]]:
-    """The draft's `receivables` row (what the draft says; the caller adds what it knows
-    of the contract and the run) and its `receivable_lines` rows."""
+def receivable_rows(draft: ReceivableDraft, describe: Describe) -> tuple[Row, list[Row]]:
+    """What the draft says as its `receivables` row and its `receivable_lines` rows, without
+    ids (the closing adds its own and what it knows of the contract and the run)."""
     currency = draft.currency
     receivable = {
-        "id": receivable_id,
         "contract_id": draft.contract_id,
         "billing_month": str(draft.billing_month),
         "period_start": draft.period.start,
@@ -88,8 +85,7 @@ def receivable_rows(
         "due_date": draft.due_date,
         "line_count": len(draft.lines),
     }
-    keys = {"receivable_id": receivable_id, "contract_id": draft.contract_id}
-    return receivable, [keys | row for row in line_rows(draft.lines, currency, describe)]
+    return receivable, line_rows(draft.lines, currency, describe)
 
 
 def unstorable_amount(receivable: Row, lines: Sequence[Row]) -> str | None:
