@@ -162,8 +162,10 @@ def recurring_charges(
     for fee_id in sorted(fees):
         # A fee id may be billed on another schedule under another plan: each schedule
         # bills the days its own plans hold.
-        schedules = {(fee.timing, fee.interval): fee for fee in fees[fee_id]}
-        for schedule, fee in sorted(schedules.items(), key=lambda item: str(item[0])):
+        schedules = list({(fee.timing, fee.interval): fee for fee in fees[fee_id]}.items())
+        if len(schedules) > 1:  # (the sort key prints the schedule: not for the usual one)
+            schedules.sort(key=lambda item: str(item[0]))
+        for schedule, fee in schedules:
             for covered, note in recurring_windows(timeline, fee, closing_day, month):
                 for segment, charged, exact in fee_segments(timeline, fee_id, covered):
                     key = segment.key
