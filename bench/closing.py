@@ -16,11 +16,15 @@ PostgreSQL) exactly as the API stores them. Then it measures:
 - the database floor: one `GROUP BY` of the month's usage plus a bulk insert (COPY) of as
   many lines as the closing wrote into a scratch table shaped like `receivable_lines`.
 
-Prints one JSON object.
+Prints one JSON object. `closing_per_contract_ms` (with `floor_per_contract_ms`) is the
+closing's time per contract: issue 7 asks for no slowdown as contracts grow, i.e. the
+figures of a run at 10,000 contracts and one at 100,000 within 20 % of each other.
 
     python bench/closing.py                                # the issue's figures
+    python bench/closing.py --contracts 10000 --usage 100000   # the same at a tenth
     python bench/closing.py --contracts 2000 --usage 20000 # the CI smoke run
     python bench/closing.py --sqlite                       # the same on SQLite
+    python bench/closing.py --workers 3 --chunk-size 2000  # the closing's tunables
 """
 
 from __future__ import annotations
