@@ -71,13 +71,13 @@ def register_customer(ctx: Customers, data: CustomerIn, response: Response) -> C
     responses=_responses(TenantLimitReached, InvalidRequest),
     operation_id="createCustomersInBulk",
 )
-def register_customers(ctx: Customers, data: CustomersBulkIn) -> CustomersBulkOut:
+def register_customers(ctx: Customers, data: CustomersBulkIn) -> Response:
     """Register up to 1,000 customers at once: all of them, or (on any error) none.
 
     Every bad item is reported with its pointer `/body/customers/<index>/<field>`.
     """
     items = service.create_customers(ctx.session, ctx.cipher, ctx.tenant, data.customers)
-    return CustomersBulkOut(items=items)
+    return json_response(CustomersBulkOut(items=items), status.HTTP_201_CREATED)
 
 
 @customers.get("", response_model=Page[CustomerOut])
