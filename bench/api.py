@@ -321,27 +321,29 @@ def main() -> None:
             "KAKIN_VAR_DIR": var_dir,
             "KAKIN_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
-        created = subprocess.run(
-            [KAKIN, "tenant", "create", "bench", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        creds = json.loads(created.stdout.strip().splitlines()[-1])
-        server = subprocess.Popen(
-            [KAKIN, "serve", "--port", str(port), "--workers", str(args.workers)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_until_up(base_url, server)
-            result = run(args, base_url, db_url, creds, Path(var_dir))
+            created = subprocess.run(
+                [KAKIN, "tenant", "create", "bench", "--json"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            creds = json.loads(created.stdout.strip().splitlines()[-1])
+            server = subprocess.Popen(
+                [KAKIN, "serve", "--port", str(port), "--workers", str(args.workers)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                base_url = f"http://127.0.0.1:{port}"
+                wait_until_up(base_url, server)
+                result = run(args, base_url, db_url, creds, Path(var_dir))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
             drop_database(db_name)
     print(json.dumps(result))
 
