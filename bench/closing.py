@@ -531,6 +531,64 @@ def measure_floor(db_url: str, tenant_id: str) -> dict[str, float]:
     }
 
 
+def measure_copy_floor(db_url: str, tenant_id: str, first_record_id: str) -> float:
+    """Records/s of a plain COPY of the file's rows as stored (record ids from
+    `first_record_id` on), already rendered as COPY text, into a scratch table shaped like
+    `usage_records` (same columns and indexes): what the database alone takes to store them.
+    On SQLite one executemany of the same rows."""
+    select = (
+        "SELECT * FROM usage_records WHERE tenant_id = {p} AND record_id >= {p} ORDER BY record_id"
+    )
+    if db_url.startswith("postgresql"):
+        with psycopg.connect(db_url) as conn:
+            text = bytearray()
+            with conn.cursor() as cur:
+                query = f"COPY ({select.format(p='%s')}) TO STDOUT"
+                with cur.copy(query, (tenant_id, first_record_id)) as out:
+                    for block in out:
+                        text += block
+            rows = text.count(b"\n")
+            conn.execute("DROP TABLE IF EXISTS bench_floor_usage")
+            conn.execute("CREATE TABLE bench_floor_usage (LIKE usage_records INCLUDING ALL)")
+            conn.commit()
+            view = memoryview(text)
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY bench_floor_usage FROM STDIN") as copy:
+                for start in range(0, len(view), 1 << 20):
+                    copy.write(view[start : start + (1 << 20)])
+            conn.commit()
+            elapsed = time.perf_counter() - started
+            conn.execute("DROP TABLE bench_floor_usage")
+            conn.commit()
+        return rows / elapsed
+    import sqlite3  # noqa: PLC0415
+
+    conn3 = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    found = conn3.execute(select.format(p="?"), (tenant_id, first_record_id)).fetchall()
+    (ddl,) = conn3.execute("SELECT sql FROM sqlite_master WHERE name = 'usage_records'").fetchone()
+    conn3.execute("DROP TABLE IF EXISTS bench_floor_usage")
+    conn3.execute(ddl.replace("usage_records", "bench_floor_usage", 1))
+    for (index,) in conn3.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_records'"
+        " AND sql IS NOT NULL"
+    ).fetchall():
+        conn3.execute(
+            index.replace("ix_usage", "ix_floor_usage").replace(
+                "usage_records", "bench_floor_usage"
+            )
+        )
+    conn3.commit()
+    started = time.perf_counter()
+    if found:
+        marks = ", ".join("?" * len(found[0]))
+        conn3.executemany(f"INSERT INTO bench_floor_usage VALUES ({marks})", found)  # noqa: S608
+    conn3.commit()
+    elapsed = time.perf_counter() - started
+    conn3.execute("DROP TABLE bench_floor_usage")
+    conn3.close()
+    return len(found) / elapsed
+
+
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -641,17 +699,8 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
         server.wait(timeout=30)
 
     file_s, inner_s, rollup_s = import_and_roll_up(csv_path, tenant_id, env)
-
-    # Autovacuum may be off or not yet have run (it is off on the benchmark machine): the
-    # bulk-loaded tables would have no statistics and the planner would guess badly.
-    started = time.perf_counter()
-    analyze(db_url)
-    timings["analyze_s"] = time.perf_counter() - started
-
-    workers = args.workers if args.workers is not None else (1 if args.sqlite else 2)
-    closing = run_closing(db_url, tenant_id, workers)
-    floor = measure_floor(db_url, tenant_id)
-    return {
+    copy_floor = measure_copy_floor(db_url, tenant_id, file_records[0]["record_id"])
+    ingestion = {
         "database": "sqlite" if args.sqlite else "postgresql",
         "contracts": args.contracts,
         "subscriptions": len(tables["subscriptions"]),
@@ -664,7 +713,23 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
         "ingest_file_in_process_records_per_s": (
             round(len(file_records) / inner_s, 1) if inner_s else None
         ),
+        "copy_floor_records_per_s": round(copy_floor, 1),
+        "ingest_file_over_copy_floor": round(len(file_records) / file_s / copy_floor, 3),
         "rollup_s": round(rollup_s, 2),
+    }
+    if args.ingest_only:
+        return ingestion | {"setup": {k: round(v, 2) for k, v in timings.items()}}
+
+    # Autovacuum may be off or not yet have run (it is off on the benchmark machine): the
+    # bulk-loaded tables would have no statistics and the planner would guess badly.
+    started = time.perf_counter()
+    analyze(db_url)
+    timings["analyze_s"] = time.perf_counter() - started
+
+    workers = args.workers if args.workers is not None else (1 if args.sqlite else 2)
+    closing = run_closing(db_url, tenant_id, workers)
+    floor = measure_floor(db_url, tenant_id)
+    return ingestion | {
         "closing_workers": workers,
         "closing_s": round(closing["closing_s"], 2),
         "closing_contracts_per_s": round(args.contracts / closing["closing_s"], 1),
@@ -701,6 +766,9 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=None, help="uvicorn workers")
     parser.add_argument(
         "--keep", action="store_true", help="keep the PostgreSQL database (for profiling)"
+    )
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="measure the usage ingestion, not the closing"
     )
     args = parser.parse_args()
     if args.server_workers is None:
