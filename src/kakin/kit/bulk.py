@@ -11,7 +11,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from psycopg.errors import DeadlockDetected, UniqueViolation
-from sqlalchemy import JSON, ColumnElement, String, bindparam, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    LargeBinary,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -177,7 +187,7 @@ def copy_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[st
 def _renderer(kind: Any, dialect: Any, serialize: Callable[[Any], str]) -> Callable[[Any], str]:
     """A column's value → COPY text, as an ORM insert would bind it: JSON through the
     dialect's serializer (None is JSON `null` unless the column says `none_as_null`),
-    other values through the column type's bind processor."""
+    bytes as they are, other values through the column type's bind processor."""
     if isinstance(kind, JSON):
         none_as_null = kind.none_as_null
 
@@ -188,7 +198,7 @@ def _renderer(kind: Any, dialect: Any, serialize: Callable[[Any], str]) -> Calla
 
         return render_json
     process = kind.dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
+    if process is None or isinstance(kind, LargeBinary):  # bytes: the driver's wrapper aside
         return copy_value
 
     def render(value: Any) -> str:

@@ -669,7 +669,7 @@ def _store_text_carefully(
     """The careful way on PostgreSQL, from the prepared COPY text (one line per record,
     in the same order in both texts)."""
     claims = []
-    for line in prepared.ids.decode().splitlines():
+    for line in prepared.ids.decode().split("\n")[:-1]:
         _, record_id, day, digest = line.split("\t")
         claims.append(_Claim(_unescape(record_id), dt.date.fromisoformat(day), digest))
     keep = _sort_out(session, claims, prepared.positions, locate, result)
