@@ -67,8 +67,9 @@ from kakin.tenancy.service import get_tenant
 from kakin.usage.intake import FIELDS, Lookups, Prepared, Raw, Registration, prepare, store
 from kakin.usage.service import audit_batch
 
-RANGE_BYTES = 4 << 20
-"""Bytes of the file per chunk (about 50,000 lines): lookups stay set-based, memory small."""
+RANGE_BYTES = 1 << 20
+"""Bytes of the file per chunk (about 12,000 lines): lookups stay set-based, the writer
+starts soon and memory stays small."""
 
 CHUNK_ROWS = 50_000
 """Lines per chunk when the file is read in this process."""
