@@ -1,7 +1,7 @@
-"""Use cases of subscriptions: creation, dated events, state on a day, bulk timelines.
+"""Use cases of subscriptions: creation, dated events, state on a day.
 
 Every change is a dated event appended to `subscription_events`. Before an event is
-stored, the whole history with it is replayed by `timeline.validate_events`, so an event
+stored, the whole history with it is replayed by `rating.events.validate_events`, so an event
 dated in the past (allowed while `ensure_period_open` says so) is checked against the
 events on both sides of it.
 """
@@ -9,8 +9,6 @@ events on both sides of it.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +16,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
+from kakin.catalog.price_plans import plan_version_on
+from kakin.catalog.tariffs import negotiation_problem
 from kakin.contracts.errors import (
     ContractNotActive,
     DuplicateEvent,
@@ -46,7 +46,11 @@ from kakin.contracts.service import (
     lazy_attr,
     master_problem,
 )
-from kakin.contracts.timeline import (
+from kakin.kit.concurrency import check_if_match
+from kakin.kit.db import utcnow
+from kakin.kit.errors import InvalidRequest, Problem, pointer
+from kakin.kit.ids import new_id
+from kakin.rating.events import (
     EventKind,
     Timeline,
     TimelineCode,
@@ -55,10 +59,6 @@ from kakin.contracts.timeline import (
     build_timeline,
     validate_events,
 )
-from kakin.kit.concurrency import check_if_match
-from kakin.kit.db import utcnow
-from kakin.kit.errors import InvalidRequest, Problem, pointer
-from kakin.kit.ids import new_id
 from kakin.tenancy.models import Tenant
 
 _PROBLEMS: dict[TimelineCode, type[Problem]] = {
@@ -107,20 +107,6 @@ def timeline_event(row: SubscriptionEvent) -> TimelineEvent:
         component_code=data.get("component_code"),
         amount=None if amount is None else Decimal(amount),
     )
-
-
-def load_timelines(session: Session, subscription_ids: Iterable[str]) -> dict[str, Timeline]:
-    """The timelines of many subscriptions with one query (for the closing batch)."""
-    ids = list(subscription_ids)
-    grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
-    for chunk_start in range(0, len(ids), 1000):
-        chunk = ids[chunk_start : chunk_start + 1000]
-        rows = session.scalars(
-            select(SubscriptionEvent).where(SubscriptionEvent.subscription_id.in_(chunk))
-        )
-        for row in rows:
-            grouped[row.subscription_id].append(timeline_event(row))
-    return {sid: build_timeline(events, check=False) for sid, events in grouped.items()}
 
 
 def subscription_out(sub: Subscription) -> SubscriptionOut:
@@ -186,15 +172,8 @@ def _plan_problems(
 def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
     """The codes of the fees and charges of the plan's version in force on `on` (what a
     price override may name); empty when no version is known."""
-    version_model = lazy_attr("kakin.catalog.models", "PricePlanVersion")
-    if version_model is None:  # pragma: no cover - catalog not installed
-        return set()
-    components = session.scalar(
-        select(version_model.components)
-        .where(version_model.price_plan_id == plan_id, version_model.effective_from <= on)
-        .order_by(version_model.effective_from.desc())
-        .limit(1)
-    )
+    version = plan_version_on(session, plan_id, on)
+    components = version.components if version is not None else None
     if not isinstance(components, dict):
         return set()
     codes: set[str] = set()
@@ -209,22 +188,14 @@ def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
 def _usage_override_problem(session: Session, plan_id: str, code: str, on: dt.date) -> str | None:
     """Why a negotiated price (相対価格) from `on` cannot apply to the plan's usage charge
     `code` (None: it can, or `code` is no usage charge): see
-    `kakin.catalog.tariffs.NEGOTIABLE_AMOUNT`."""
-    version_model = lazy_attr("kakin.catalog.models", "PricePlanVersion")
-    negotiation_problem = lazy_attr("kakin.catalog.tariffs", "negotiation_problem")
-    if version_model is None or negotiation_problem is None:  # pragma: no cover
-        return None
-    components = session.scalar(
-        select(version_model.components)
-        .where(version_model.price_plan_id == plan_id, version_model.effective_from <= on)
-        .order_by(version_model.effective_from.desc())
-        .limit(1)
-    )
+    `kakin.rating.tariffs.NEGOTIABLE_AMOUNT`."""
+    version = plan_version_on(session, plan_id, on)
+    components = version.components if version is not None else None
     charges = components.get("usage_charges") or [] if isinstance(components, dict) else []
     charge = next((c for c in charges if c.get("code") == code), None)
     if charge is None:
         return None
-    problem: str | None = negotiation_problem(session, str(charge["tariff_id"]), on)
+    problem = negotiation_problem(session, str(charge["tariff_id"]), on)
     return f"the usage charge {code!r}: {problem}" if problem else None
 
 
