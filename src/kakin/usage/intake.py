@@ -128,18 +128,26 @@ _EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, like the stored in
 
 
 def content_hash(
-    subscription_id: str, usage_item_id: str, quantity: Decimal, used_at_utc: dt.datetime
+    subscription_id: str, usage_item_id: str, quantity: str, used_at_utc: dt.datetime
 ) -> str:
     """A record's content, to tell a same-content repeat from a conflicting one: the
     resolved subscription and item (so addressing by id or external reference is the same
-    content), the quantity's value (1.50 = 1.5) and the instant (`used_at_utc`, naive UTC:
-    the same instant written with another offset is the same content)."""
+    content), the quantity's value (`quantity` a plain decimal text; 1.50 = 1.5) and the
+    instant (`used_at_utc`, naive UTC: the same instant written with another offset is the
+    same content)."""
     since = used_at_utc - _EPOCH
     canonical = (
-        f"{subscription_id}\x1f{usage_item_id}\x1f{format(quantity.normalize(), 'f')}"
+        f"{subscription_id}\x1f{usage_item_id}\x1f{_canonical_quantity(quantity)}"
         f"\x1f{since.days}.{since.seconds}.{since.microseconds}"
     )
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def _canonical_quantity(text: str) -> str:
+    """`format(Decimal(text).normalize(), "f")`, without the Decimal for a plain integer."""
+    if "." not in text and (len(text) == 1 or text[0] != "0"):
+        return text
+    return format(Decimal(text).normalize(), "f")
 
 
 # --- parsing one record -------------------------------------------------------------------
@@ -355,14 +363,6 @@ def _quick(raw: Raw) -> tuple[str, bool, str, str, str, dt.datetime] | None:
     return record_id, by_ref, key, item, quantity, moment
 
 
-def _canonical_quantity(text: str) -> str:
-    """`format(Decimal(text).normalize(), "f")` (see `content_hash`), without the Decimal
-    for a plain integer."""
-    if "." not in text and (len(text) == 1 or text[0] != "0"):
-        return text
-    return format(Decimal(text).normalize(), "f")
-
-
 @dataclass
 class Prepared:
     """Validated records ready to store: on PostgreSQL their `usage_records` and
@@ -490,12 +490,7 @@ def prepare(  # noqa: PLR0915 - one pass over the records, kept in one loop for 
             )
             continue
         used_at = moment.astimezone(_UTC).replace(tzinfo=None)
-        since = used_at - _EPOCH
-        digest = hashlib.blake2b(
-            f"{life.id}\x1f{item_id}\x1f{_canonical_quantity(quantity)}"
-            f"\x1f{since.days}.{since.seconds}.{since.microseconds}".encode(),
-            digest_size=16,
-        ).hexdigest()
+        digest = content_hash(life.id, item_id, quantity, used_at)
         earlier = seen.get(record_id)
         if earlier is not None:
             if earlier[0] == digest:
