@@ -56,7 +56,7 @@ charge or a top-up): < 10^12 with up to 6 places (RATING.md §1), 18 digits as m
 
 RAW_QUANTITY_DIGITS = 18
 """A usage record's raw quantity: < 10^18 with up to 6 places, what `ExactDecimal()`
-(NUMERIC(24, 6)) holds (the same bound as `usage.intake`)."""
+(NUMERIC(24, 6)) holds (the same bound as `usage.records`)."""
 
 QUANTITY_PLACES = 6
 """RATING.md §1: quantities and unit prices carry up to 6 decimal places."""

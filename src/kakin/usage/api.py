@@ -18,7 +18,7 @@ from kakin.usage.errors import (
     UsageRecordNotFound,
     UsageRecordsInvalid,
 )
-from kakin.usage.intake import MAX_BATCH
+from kakin.usage.records import MAX_BATCH
 from kakin.usage.schemas import (
     BatchResult,
     RecordStatus,

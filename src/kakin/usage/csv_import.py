@@ -26,7 +26,7 @@ counted as a duplicate, with other content it fails the file.
 How it is fast and still all or nothing
 ---------------------------------------
 The whole file is one transaction, written by this process: each chunk of lines goes to
-`intake.store` as COPY text (on PostgreSQL two `COPY`s, the key of `usage_record_ids`
+`store.store` as COPY text (on PostgreSQL two `COPY`s, the key of `usage_record_ids`
 being the duplicate check). Parsing, checking and rendering the lines — most of the
 Python time — is done by `os.cpu_count()` forked worker processes, each on byte ranges
 of the file (split at line ends), with their own read-only sessions for the lookups;
@@ -64,8 +64,10 @@ from kakin.kit.db import make_session_factory, tenant_session, utcnow
 from kakin.kit.errors import Problem
 from kakin.runtime import Runtime
 from kakin.tenancy.service import get_tenant
-from kakin.usage.intake import FIELDS, Lookups, Prepared, Raw, Registration, prepare, store
+from kakin.usage.intake import Lookups, prepare
+from kakin.usage.records import FIELDS, Prepared, Raw, Registration
 from kakin.usage.service import audit_batch
+from kakin.usage.store import store
 
 RANGE_BYTES = 1 << 20
 """Bytes of the file per chunk (about 12,000 lines): lookups stay set-based, the writer

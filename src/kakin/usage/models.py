@@ -30,7 +30,7 @@ RECORD_ID_LENGTH = 64
 to be an audit trail's resource id."""
 
 CONTENT_HASH_LENGTH = 32
-"""Hex of a 16-byte BLAKE2b digest of a record's content (see `intake.content_hash`)."""
+"""Hex of a 16-byte BLAKE2b digest of a record's content (see `records.content_hash`)."""
 
 MANUAL_MIGRATION = {"manual_migration": True}
 """`Table.info` flag: the table is created by a hand-written migration (see env.py)."""

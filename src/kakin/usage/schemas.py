@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kakin.usage.intake import MAX_BATCH
 from kakin.usage.models import RECORD_ID_LENGTH
+from kakin.usage.records import MAX_BATCH
 
 QUANTITY_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,6})?$"
 

@@ -23,9 +23,11 @@ from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, decode_cursor, encode_cursor
 from kakin.tenancy.models import Tenant
 from kakin.usage.errors import UsagePeriodClosed, UsageRecordNotFound
-from kakin.usage.intake import Locate, Registration, mark_days_pending, register_records
+from kakin.usage.intake import register_records
 from kakin.usage.models import UsageRecord, UsageRecordId
+from kakin.usage.records import Locate, Registration
 from kakin.usage.schemas import UsageRecordOut
+from kakin.usage.store import mark_days_pending
 
 RESOURCE = "usage_record"
 
