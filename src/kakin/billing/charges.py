@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 from kakin.audit.service import record
 from kakin.billing.models import OneTimeCharge, TopUp
 from kakin.billing.schemas import TaxCategoryCode
-from kakin.billing.service import is_period_closed
 from kakin.catalog.models import UsageItem
-from kakin.contracts.errors import PeriodClosed
 from kakin.contracts.models import Subscription
+from kakin.contracts.service import ensure_period_open, get_contract
 from kakin.kit.bounds import Date, DecimalOut, Money, MoneyOut, PositiveQuantity, SingleLine
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
@@ -90,12 +89,7 @@ def _check_date(session: Session, sub: Subscription, day: dt.date, field: str) -
         raise InvalidRequest(
             [(pointer("body", field), "outside the subscription's life (start to end)")]
         )
-    if is_period_closed(session, sub.contract_id, day):
-        raise PeriodClosed(
-            f"the billing period containing {day.isoformat()} is closed; "
-            "bill a correction as an adjustment instead",
-            day=day.isoformat(),
-        )
+    ensure_period_open(session, get_contract(session, sub.contract_id), day)
 
 
 def add_one_time_charge(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
@@ -25,6 +24,7 @@ from kakin.billing.models import (
 )
 from kakin.billing.schemas import AdjustmentIn, CreditNoteIn
 from kakin.contracts.models import Contract, Subscription
+from kakin.contracts.service import close_period
 from kakin.kit.bounds import minor_units_of
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import InvalidRequest, pointer
@@ -55,26 +55,6 @@ def receivable_lines(session: Session, receivable_id: str) -> list[ReceivableLin
     )
 
 
-def is_period_closed(session: Session, contract_id: str, day: dt.date) -> bool:
-    """True when `day` lies in a period of `contract_id` whose receivable was issued.
-
-    RATING.md §8: an `open` or later receivable is never rewritten, so changes dated
-    inside its period are refused (a correction becomes an adjustment); a `draft` is
-    simply recomputed by the next closing run.
-    """
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Receivable.contract_id == contract_id,
-                    Receivable.status != "draft",
-                    Receivable.period_end >= day,
-                )
-            )
-        )
-    )
-
-
 def next_number(session: Session, kind: str) -> int:
     """The next gapless number of `kind`, taken under a row lock in this transaction."""
     sequence = session.scalar(
@@ -92,7 +72,8 @@ def finalize(
     session: Session, cipher: FieldCipher, tenant: Tenant, receivable: Receivable
 ) -> Receivable:
     """`draft` → `open`: number the invoice, fix the issue date and freeze what the invoice
-    shows of its parties (issuer, addressee): never rewritten again."""
+    shows of its parties (issuer, addressee): never rewritten again. Its period is closed
+    from now on (RATING.md §8: a late change becomes an adjustment)."""
     if receivable.status != "draft":
         raise ReceivableNotDraft(
             f"receivable {receivable.id} is {receivable.status}", status_now=receivable.status
@@ -103,6 +84,7 @@ def finalize(
     receivable.issued_on = tenant_today(tenant)
     freeze(cipher, receivable, live_parties(session, cipher, tenant, receivable.contract_id))
     session.flush()
+    close_period(session, receivable.contract_id, receivable.period_end)
     record(session, "finalize", "receivable", receivable.id, before, {"status": "open"})
     return receivable
 

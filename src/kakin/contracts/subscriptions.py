@@ -18,6 +18,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
+from kakin.catalog.models import PricePlan, PricePlanVersion
+from kakin.catalog.tariffs import negotiation_problem
 from kakin.contracts.errors import (
     ContractNotActive,
     DuplicateEvent,
@@ -43,7 +45,6 @@ from kakin.contracts.service import (
     ensure_contract_item_room,
     ensure_period_open,
     get_contract,
-    lazy_attr,
     master_problem,
 )
 from kakin.contracts.timeline import (
@@ -186,13 +187,10 @@ def _plan_problems(
 def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
     """The codes of the fees and charges of the plan's version in force on `on` (what a
     price override may name); empty when no version is known."""
-    version_model = lazy_attr("kakin.catalog.models", "PricePlanVersion")
-    if version_model is None:  # pragma: no cover - catalog not installed
-        return set()
     components = session.scalar(
-        select(version_model.components)
-        .where(version_model.price_plan_id == plan_id, version_model.effective_from <= on)
-        .order_by(version_model.effective_from.desc())
+        select(PricePlanVersion.components)
+        .where(PricePlanVersion.price_plan_id == plan_id, PricePlanVersion.effective_from <= on)
+        .order_by(PricePlanVersion.effective_from.desc())
         .limit(1)
     )
     if not isinstance(components, dict):
@@ -210,21 +208,17 @@ def _usage_override_problem(session: Session, plan_id: str, code: str, on: dt.da
     """Why a negotiated price (相対価格) from `on` cannot apply to the plan's usage charge
     `code` (None: it can, or `code` is no usage charge): see
     `kakin.catalog.tariffs.NEGOTIABLE_AMOUNT`."""
-    version_model = lazy_attr("kakin.catalog.models", "PricePlanVersion")
-    negotiation_problem = lazy_attr("kakin.catalog.tariffs", "negotiation_problem")
-    if version_model is None or negotiation_problem is None:  # pragma: no cover
-        return None
     components = session.scalar(
-        select(version_model.components)
-        .where(version_model.price_plan_id == plan_id, version_model.effective_from <= on)
-        .order_by(version_model.effective_from.desc())
+        select(PricePlanVersion.components)
+        .where(PricePlanVersion.price_plan_id == plan_id, PricePlanVersion.effective_from <= on)
+        .order_by(PricePlanVersion.effective_from.desc())
         .limit(1)
     )
     charges = components.get("usage_charges") or [] if isinstance(components, dict) else []
     charge = next((c for c in charges if c.get("code") == code), None)
     if charge is None:
         return None
-    problem: str | None = negotiation_problem(session, str(charge["tariff_id"]), on)
+    problem = negotiation_problem(session, str(charge["tariff_id"]), on)
     return f"the usage charge {code!r}: {problem}" if problem else None
 
 
@@ -410,12 +404,7 @@ def subscription_state(session: Session, sub_id: str, on: dt.date) -> Subscripti
 
 def _plan_ids(reference: str) -> Any:
     """The ids of the price plan named by `reference`, its id or its code."""
-    plan_model = lazy_attr("kakin.catalog.models", "PricePlan")
-    if plan_model is None:  # pragma: no cover - catalog not installed
-        return [reference]
-    return select(plan_model.id).where(
-        (plan_model.id == reference) | (plan_model.code == reference)
-    )
+    return select(PricePlan.id).where((PricePlan.id == reference) | (PricePlan.code == reference))
 
 
 def search_subscriptions(filters: SubscriptionFilter) -> Select[Any]:
