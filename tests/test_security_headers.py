@@ -45,3 +45,6 @@ def test_an_unexpected_error_is_an_internal_error_problem() -> None:
     assert body["title"] == "Internal error"
     assert body["status"] == 500
     assert "secret" not in response.text
+    # answered from outside every middleware, with the same headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"

@@ -101,6 +101,17 @@ def test_revoke_with_form_credentials_and_of_an_unknown_token_is_200(
     assert api.get("/v1/tenant").status_code == 401
 
 
+def test_revoke_without_a_token_is_invalid_request(client: TestClient, api: Api) -> None:
+    """RFC 7009 §2.2.1 answers errors as RFC 6749 §5.2: a missing parameter is
+    invalid_request (400), not a validation problem."""
+    creds = {"client_id": api.credentials.client_id, "client_secret": api.credentials.client_secret}
+    for data in (creds, {**creds, "token": ""}):
+        response = client.post("/v1/oauth/revoke", data=data)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+    assert api.get("/v1/tenant").status_code == 200
+
+
 def test_revoke_without_or_with_wrong_client_credentials_is_invalid_client(
     client: TestClient, api: Api
 ) -> None:

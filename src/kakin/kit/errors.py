@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kakin.kit.headers import security_headers
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("kakin.errors")
 
@@ -157,6 +159,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            InternalError("An unexpected error occurred; it has been logged."), request
-        )
+        problem = InternalError("An unexpected error occurred; it has been logged.")
+        problem.headers.update(security_headers(request.url.path))
+        return problem_response(problem, request)

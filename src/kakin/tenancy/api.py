@@ -149,7 +149,8 @@ def token(
         200: {"description": "revoked, or was not valid (RFC 7009 §2.2)", "content": {}},
         400: {
             "model": OAuthError,
-            "description": "unauthorized_client: the token was issued to another client",
+            "description": "invalid_request: no token; unauthorized_client: the token was"
+            " issued to another client",
         },
         **_CLIENT_ERRORS,
     },
@@ -157,7 +158,7 @@ def token(
 )
 def revoke(
     request: Request,
-    token: Annotated[str, Form()],
+    token: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     authorization: Annotated[str | None, Header()] = None,
@@ -166,12 +167,15 @@ def revoke(
 
     §2.1: the client authenticates (HTTP Basic or form credentials, as for the token
     endpoint), and only a token issued to that client is revoked. §2.2: a token that is
-    not valid (unknown, expired, already revoked) is not an error.
+    not valid (unknown, expired, already revoked) is not an error; a request without
+    one is `invalid_request` (RFC 6749 §5.2, as RFC 7009 §2.2.1 refers to it).
     """
     credentials = _client_credentials(authorization, client_id, client_secret)
     tenant_id = tenant_of_credential(credentials[0]) if credentials else None
     if credentials is None or tenant_id is None:
         return _oauth_error("invalid_client", "client authentication failed", 401)
+    if not token:
+        return _oauth_error("invalid_request", "token is required")
     runtime = get_runtime(request)
     try:
         with tenant_session(runtime.sessions, tenant_id) as session:
