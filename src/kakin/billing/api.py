@@ -11,8 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, tuple_
 
-from kakin.billing import closing
-from kakin.billing.errors import ClosingRunNotFound
+from kakin.billing import closing, service
 from kakin.billing.models import Adjustment, ClosingRun, CreditNote, Receivable, ReceivableLine
 from kakin.billing.schemas import (
     AdjustmentIn,
@@ -39,7 +38,7 @@ from kakin.contracts.service import get_contract
 from kakin.kit.bounds import BILLING_MONTH_PATTERN, Date, in_currency
 from kakin.kit.concurrency import set_etag
 from kakin.kit.db import tenant_session
-from kakin.kit.errors import InvalidRequest, NotFound
+from kakin.kit.errors import InvalidRequest
 from kakin.kit.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -89,10 +88,7 @@ def start_closing_run(ctx: Rating, body: ClosingRunIn) -> ClosingRunOut:
 
 @router.get("/v1/closing-runs/{run_id}", response_model=ClosingRunOut)
 def get_closing_run(ctx: Rating, run_id: str) -> ClosingRunOut:
-    run = ctx.session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
-    if run is None:
-        raise ClosingRunNotFound(f"no closing run {run_id}")
-    return ClosingRunOut.model_validate(run)
+    return ClosingRunOut.model_validate(service.get_closing_run(ctx.session, run_id))
 
 
 @router.get("/v1/closing-runs", response_model=Page[ClosingRunOut])
@@ -354,8 +350,6 @@ def list_credit_notes(
 
 @router.get("/v1/credit-notes/{credit_note_id}", response_model=CreditNoteOut)
 def get_credit_note(ctx: Rating, credit_note_id: str) -> CreditNoteOut:
-    note = ctx.session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))
-    if note is None:
-        raise NotFound(f"no credit note {credit_note_id}")
+    note = service.get_credit_note(ctx.session, credit_note_id)
     currency = get_receivable(ctx.session, note.receivable_id).currency
     return CreditNoteOut.model_validate(note, context=in_currency(currency))

@@ -21,6 +21,7 @@ from kakin.contracts.service import ensure_period_open, get_contract
 from kakin.kit.bounds import Date, DecimalOut, Money, MoneyOut, PositiveQuantity, SingleLine
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
+from kakin.kit.pagination import Page, paginate
 
 
 class OneTimeChargeIn(BaseModel):
@@ -135,3 +136,21 @@ def add_top_up(session: Session, sub: Subscription, body: TopUpIn) -> TopUp:
     out = TopUpOut.model_validate(top_up)
     record(session, "create", "top_up", top_up.id, None, out)
     return top_up
+
+
+def charges_of(
+    session: Session, sub: Subscription, cursor: str | None, limit: int
+) -> Page[OneTimeChargeOut]:
+    """One page of the subscription's one-time charges."""
+    statement = select(OneTimeCharge).where(OneTimeCharge.subscription_id == sub.id)
+    return paginate(
+        session, statement, OneTimeCharge.id, cursor, limit, OneTimeChargeOut.model_validate
+    )
+
+
+def top_ups_of(
+    session: Session, sub: Subscription, cursor: str | None, limit: int
+) -> Page[TopUpOut]:
+    """One page of the subscription's top-ups."""
+    statement = select(TopUp).where(TopUp.subscription_id == sub.id)
+    return paginate(session, statement, TopUp.id, cursor, limit, TopUpOut.model_validate)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from kakin.audit.service import record
 from kakin.billing.documents.record import freeze, live_parties
 from kakin.billing.errors import (
+    ClosingRunNotFound,
     CreditExceedsReceivable,
     ReceivableNotDraft,
     ReceivableNotFound,
@@ -17,6 +18,7 @@ from kakin.billing.errors import (
 )
 from kakin.billing.models import (
     Adjustment,
+    ClosingRun,
     CreditNote,
     DocumentSequence,
     Receivable,
@@ -27,7 +29,7 @@ from kakin.contracts.models import Contract, Subscription
 from kakin.contracts.service import close_period
 from kakin.kit.bounds import minor_units_of
 from kakin.kit.crypto import FieldCipher
-from kakin.kit.errors import InvalidRequest, pointer
+from kakin.kit.errors import InvalidRequest, NotFound, pointer
 from kakin.kit.ids import new_id
 from kakin.kit.money import RoundingMode, from_minor, to_minor
 from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
@@ -43,6 +45,20 @@ def get_receivable(session: Session, receivable_id: str, *, for_update: bool = F
     if receivable is None:
         raise ReceivableNotFound(f"no receivable {receivable_id}")
     return receivable
+
+
+def get_credit_note(session: Session, credit_note_id: str) -> CreditNote:
+    note = session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))
+    if note is None:
+        raise NotFound(f"no credit note {credit_note_id}")
+    return note
+
+
+def get_closing_run(session: Session, run_id: str) -> ClosingRun:
+    run = session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
+    if run is None:
+        raise ClosingRunNotFound(f"no closing run {run_id}")
+    return run
 
 
 def receivable_lines(session: Session, receivable_id: str) -> list[ReceivableLine]:
