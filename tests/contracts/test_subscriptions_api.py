@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from kakin.billing.loader import load_contract_batch
 from kakin.contracts.models import Subscription, SubscriptionEvent
-from kakin.contracts.subscriptions import load_timelines
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from kakin.tenancy.models import Tenant
@@ -277,21 +277,22 @@ def test_other_tenants_subscriptions_are_not_found(
     assert response.status_code == 422
 
 
-def test_closing_batch_loads_many_timelines_in_one_go(api: Api, runtime: Runtime) -> None:
-    _, plan_a, first = _setup(api, runtime)
-    _, _, second = _setup(api, runtime)
+def test_the_closing_rates_the_lives_the_events_give(api: Api, runtime: Runtime) -> None:
+    """The stored events of several subscriptions become the rating input in one batch."""
+    contract_a, plan_a, first = _setup(api, runtime)
+    contract_b, _, second = _setup(api, runtime)
     plan_b = new_price_plan(runtime, api)
     _event(api, first["id"], "plan-changes", price_plan_id=plan_b, effective_date="2026-10-21")
     _event(api, second["id"], "cancellations", effective_date="2026-10-10")
     with tenant_session(runtime.sessions, api.tenant_id) as session:
-        timelines = load_timelines(session, [first["id"], second["id"]])
-    period = (date(2026, 10, 1), date(2026, 10, 31))
-    assert [
-        (s.start.day, s.end.day, s.price_plan_id) for s in timelines[first["id"]].segments(*period)
-    ] == [
-        (1, 20, plan_a),
-        (21, 31, plan_b),
+        batch = load_contract_batch(session, date(2026, 11, 1), [contract_a, contract_b])
+    (first_input,) = batch.inputs[contract_a].subscriptions
+    assert [(a.valid_from.day, a.plan.plan_id) for a in first_input.plans] == [
+        (1, plan_a),
+        (21, plan_b),
     ]
-    assert [(s.start.day, s.end.day) for s in timelines[second["id"]].segments(*period)] == [
-        (1, 10)
-    ]
+    (second_input,) = batch.inputs[contract_b].subscriptions
+    assert (second_input.start_date, second_input.end_date) == (
+        date(2026, 10, 1),
+        date(2026, 10, 10),
+    )

@@ -35,22 +35,34 @@ def test_remaining_months_count_a_started_month_as_one() -> None:
 def test_fixed_rule_charges_its_amount() -> None:
     """RATING.md §6: "a fixed amount"."""
     rule = EarlyTerminationRule("r", EarlyTerminationKind.FIXED, amount=D(9500))
-    assert early_termination_fee(TWO_YEARS, rule, START, d("2026-03-31"), D(3000)) == D(9500)
+    assert early_termination_fee(TWO_YEARS, rule, START, d("2026-03-31"), D(3000)) == (
+        D(9500),
+        d("2026-12-31"),
+    )
 
 
 def test_one_month_fee_rule_charges_one_months_recurring_fee() -> None:
     """RATING.md §6: "one month's recurring fee (× quantity)" — the caller passes 3,000 × 2."""
     rule = EarlyTerminationRule("r", EarlyTerminationKind.ONE_MONTH_FEE)
-    assert early_termination_fee(TWO_YEARS, rule, START, d("2026-03-31"), D(6000)) == D(6000)
+    assert early_termination_fee(TWO_YEARS, rule, START, d("2026-03-31"), D(6000)) == (
+        D(6000),
+        d("2026-12-31"),
+    )
 
 
 def test_remaining_months_rule_charges_each_remaining_month_and_respects_its_cap() -> None:
     """RATING.md §6: "the remaining months' fees …, optionally capped (Japanese law caps
     many consumer telecom contracts)"."""
     rule = EarlyTerminationRule("r", EarlyTerminationKind.REMAINING_MONTHS_FEES)
-    assert early_termination_fee(TWO_YEARS, rule, START, d("2026-10-15"), D(3000)) == D(9000)
+    assert early_termination_fee(TWO_YEARS, rule, START, d("2026-10-15"), D(3000)) == (
+        D(9000),
+        d("2026-12-31"),
+    )
     capped = EarlyTerminationRule("r", EarlyTerminationKind.REMAINING_MONTHS_FEES, cap=D(1000))
-    assert early_termination_fee(TWO_YEARS, capped, START, d("2026-10-15"), D(3000)) == D(1000)
+    assert early_termination_fee(TWO_YEARS, capped, START, d("2026-10-15"), D(3000)) == (
+        D(1000),
+        d("2026-12-31"),
+    )
 
 
 def test_a_cancellation_after_the_term_costs_nothing() -> None:

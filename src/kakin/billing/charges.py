@@ -22,6 +22,7 @@ from kakin.kit.bounds import Date, DecimalOut, Money, MoneyOut, PositiveQuantity
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, paginate
+from kakin.rating.usage import is_within_life
 
 
 class OneTimeChargeIn(BaseModel):
@@ -86,7 +87,7 @@ class TopUpOut(BaseModel):
 def _check_date(session: Session, sub: Subscription, day: dt.date, field: str) -> None:
     """RATING.md §4 (as for usage): the date must lie in the subscription's life; and none
     may be added inside an issued period (§8: a correction becomes an adjustment)."""
-    if day < sub.start_date or (sub.end_date is not None and day > sub.end_date):
+    if not is_within_life(day, sub.start_date, sub.end_date):
         raise InvalidRequest(
             [(pointer("body", field), "outside the subscription's life (start to end)")]
         )

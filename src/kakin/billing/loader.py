@@ -25,15 +25,15 @@ from kakin.catalog.models import PricePlan as PricePlanRow
 from kakin.catalog.plan_schemas import PlanComponents
 from kakin.catalog.price_plans import plan_versions_for
 from kakin.catalog.service import rating_discount_table, rating_loyalty_steps, tax_rates
-from kakin.catalog.tariffs import negotiated_tariff, rating_tariff, tariff_versions_for
+from kakin.catalog.tariffs import rating_tariff, tariff_versions_for
 from kakin.contracts.models import Contract, Subscription, SubscriptionEvent
 from kakin.contracts.models import Discount as DiscountRow
 from kakin.contracts.subscriptions import timeline_event
-from kakin.contracts.timeline import Status, Timeline, TimelineEvent, build_timeline
 from kakin.kit.bulk import id_chunks, in_values
 from kakin.kit.money import RoundingMode, from_minor
 from kakin.rating import discounts as rd
 from kakin.rating.due_dates import PaymentTerms
+from kakin.rating.events import Timeline, TimelineEvent, build_timeline
 from kakin.rating.lines import LineKind, ReceivableLine
 from kakin.rating.model import (
     Adjustment as RatingAdjustment,
@@ -42,13 +42,9 @@ from kakin.rating.model import (
     ContractInput,
     OneTimeFee,
     PlanAssignment,
-    PriceOverride,
     PricePlan,
-    QuantityChange,
     RatingPolicy,
     RecurringFee,
-    SubscriptionInput,
-    Suspension,
     SuspensionFee,
     TariffVersion,
     UsageCharge,
@@ -62,6 +58,7 @@ from kakin.rating.model import (
 from kakin.rating.periods import BillingMonth, Interval, Period, billing_period, parse_closing_day
 from kakin.rating.tax import TaxCategory, TaxMode
 from kakin.rating.termination import EarlyTerminationRule, MinimumTerm
+from kakin.rating.timeline import subscription_input
 from kakin.tenancy.service import get_tenant
 from kakin.usage.loader import load_usage
 
@@ -205,7 +202,8 @@ class _SubscriptionRow(NamedTuple):
 
 
 def _timelines(session: Session, subscription_ids: Sequence[str]) -> dict[str, Timeline]:
-    """`contracts.subscriptions.load_timelines` with plain rows and one id array per query."""
+    """The lives of the subscriptions from their stored (validated) events, one id array
+    per query."""
     e = SubscriptionEvent
     grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
     for part in id_chunks(session, subscription_ids):
@@ -217,108 +215,6 @@ def _timelines(session: Session, subscription_ids: Sequence[str]) -> dict[str, T
         for row in rows:
             grouped[row.subscription_id].append(timeline_event(row))  # type: ignore[arg-type]
     return {sid: build_timeline(events, check=False) for sid, events in grouped.items()}
-
-
-def _subscription_input(
-    sub: _SubscriptionRow,
-    timeline: Timeline,
-    service_of_plan: dict[str, str],
-    plan_versions: dict[str, list[tuple[dt.date, PricePlan]]],
-) -> SubscriptionInput:
-    """Events → the rating core's dated lists (RATING.md §3: a change effective E applies
-    from E; a plan revision is an assignment of the new version from its date)."""
-    plans: list[PlanAssignment] = []
-    quantities: list[QuantityChange] = []
-    suspensions: list[Suspension] = []
-    overrides: list[PriceOverride] = []
-    life_end = timeline.end
-    runs = list(zip(timeline.breaks, timeline.states, strict=True))
-    previous_plan: str | None = None
-    previous_quantity: int | None = None
-    open_overrides: dict[str, tuple[dt.date, Decimal]] = {}
-    suspended_since: dt.date | None = None
-    for index, (start, state) in enumerate(runs):
-        run_end = runs[index + 1][0] - _ONE_DAY if index + 1 < len(runs) else life_end
-        if state.price_plan_id != previous_plan:
-            versions = plan_versions.get(state.price_plan_id, [])
-            for n, (valid_from, plan) in enumerate(versions):
-                next_from = versions[n + 1][0] if n + 1 < len(versions) else None
-                if next_from is not None and next_from <= start:
-                    continue
-                if run_end is not None and valid_from > run_end:
-                    break
-                plans.append(PlanAssignment(max(valid_from, start), plan))
-            previous_plan = state.price_plan_id
-        if state.quantity != previous_quantity:
-            quantities.append(QuantityChange(start, Decimal(state.quantity)))
-            previous_quantity = state.quantity
-        if state.status is Status.SUSPENDED and suspended_since is None:
-            suspended_since = start
-        elif state.status is Status.ACTIVE and suspended_since is not None:
-            suspensions.append(Suspension(suspended_since, start - _ONE_DAY))
-            suspended_since = None
-        current = dict(state.overrides)
-        for code, (since, amount) in list(open_overrides.items()):
-            if current.get(code) != amount:
-                overrides.append(PriceOverride(code, since, start - _ONE_DAY, amount))
-                del open_overrides[code]
-        for code, amount in current.items():
-            if code not in open_overrides:
-                open_overrides[code] = (start, amount)
-    if suspended_since is not None:
-        suspensions.append(Suspension(suspended_since, life_end))
-    for code, (since, amount) in open_overrides.items():
-        overrides.append(PriceOverride(code, since, None, amount))
-    negotiated = [o for override in overrides for o in _negotiated_usage(plans, override)]
-    overrides.extend(negotiated)
-    return SubscriptionInput(
-        subscription_id=sub.id,
-        service_id=service_of_plan.get(sub.price_plan_id, ""),
-        start_date=timeline.start,
-        end_date=timeline.end,
-        plans=tuple(plans),
-        quantities=tuple(quantities),
-        suspensions=tuple(suspensions),
-        overrides=tuple(overrides),
-    )
-
-
-def _negotiated_usage(
-    plans: Sequence[PlanAssignment], override: PriceOverride
-) -> list[PriceOverride]:
-    """RATING.md §3: "A subscription may override any amount of its plan (相対価格 …); an
-    override is dated like a plan change." An override naming a usage charge replaces the
-    amount of the charge's tariff (`catalog.tariffs.negotiated_tariff`): one negotiated
-    tariff per run of days under one plan version and one tariff version, listed after the
-    override itself so they win on their days (`SubscriptionTimeline.override_on`)."""
-    if override.amount is None:
-        return []
-    result = []
-    for n, assignment in enumerate(plans):
-        plan_to = plans[n + 1].valid_from - _ONE_DAY if n + 1 < len(plans) else None
-        charge = next(
-            (c for c in assignment.plan.usage_charges if c.charge_id == override.target_id),
-            None,
-        )
-        if charge is None:
-            continue
-        versions = sorted(charge.tariffs, key=lambda v: v.valid_from)
-        for k, version in enumerate(versions):
-            version_to = versions[k + 1].valid_from - _ONE_DAY if k + 1 < len(versions) else None
-            start = max(override.valid_from, assignment.valid_from, version.valid_from)
-            ends = [d for d in (override.valid_to, plan_to, version_to) if d is not None]
-            end = min(ends) if ends else None
-            if end is not None and end < start:
-                continue
-            tariff = negotiated_tariff(version.tariff, override.amount)
-            if tariff is None:
-                raise ValueError(
-                    f"the negotiated price of usage charge {override.target_id!r} cannot"
-                    f" replace the amounts of the {version.tariff.shape} tariff"
-                    f" {version.tariff_id} from {version.valid_from}"
-                )
-            result.append(PriceOverride(override.target_id, start, end, override.amount, tariff))
-    return result
 
 
 def _discount(row: DiscountRow, table: DiscountTable) -> rd.Discount:
@@ -442,7 +338,7 @@ def load_contract_batch(
     all_subs = [s for subs in subscriptions.values() for s in subs]
     timelines = _timelines(session, [s.id for s in all_subs])
 
-    plan_ids = sorted({st.price_plan_id for t in timelines.values() for st in t.states})
+    plan_ids = sorted({plan_id for t in timelines.values() for plan_id in t.plan_ids})
     versions_by_plan = plan_versions_for(session, plan_ids)
     service_of_plan: dict[str, str] = dict(
         session.execute(
@@ -450,7 +346,12 @@ def load_contract_batch(
         ).all()
     )
     broken_plans: dict[str, str] = {}
-    plans = rating_plans(session, versions_by_plan, batch.names, broken_plans)
+    plans = {
+        plan_id: [PlanAssignment(valid_from, plan) for valid_from, plan in versions]
+        for plan_id, versions in rating_plans(
+            session, versions_by_plan, batch.names, broken_plans
+        ).items()
+    }
 
     discounts: dict[str, list[rd.Discount]] = defaultdict(list)
     discount_rows = [
@@ -513,7 +414,9 @@ def load_contract_batch(
             subs = sorted(subscriptions.get(contract.id, []), key=lambda s: s.id)
             _refuse_broken_plans(subs, timelines, broken_plans)
             sub_inputs = tuple(
-                _subscription_input(s, timelines[s.id], service_of_plan, plans)
+                subscription_input(
+                    s.id, service_of_plan.get(s.price_plan_id, ""), timelines[s.id], plans
+                )
                 for s in subs
                 if s.id in timelines
             )
@@ -560,9 +463,9 @@ def _refuse_broken_plans(
     """A contract with a subscription on a plan that could not be converted fails."""
     for sub in subs:
         timeline = timelines.get(sub.id)
-        for state in timeline.states if timeline is not None else ():
-            if state.price_plan_id in broken:
-                raise ValueError(broken[state.price_plan_id])
+        for plan_id in sorted(timeline.plan_ids) if timeline is not None else ():
+            if plan_id in broken:
+                raise ValueError(broken[plan_id])
 
 
 Billable = TypeVar("Billable", Adjustment, OneTimeCharge, TopUp)

@@ -124,6 +124,11 @@ class TariffVersion(TenantOwned, Base):
         ),
     )
 
+    @property
+    def valid_from(self) -> dt.date:
+        """The first day of the version, by the name `rating.versions` reads versions by."""
+        return self.effective_from
+
 
 class DiscountTable(TenantOwned, MasterColumns, Base):
     """割引表: `fixed_rate` (`rate` percent) or `fixed_amount` (`amount` in `currency`),

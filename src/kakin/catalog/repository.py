@@ -199,7 +199,9 @@ def versions_for(session: Session, model: type[V], parent_ids: Sequence[str]) ->
 
 def version_on(session: Session, model: type[V], parent_id: str, on: dt.date) -> V | None:
     """The version in force on `on`: the latest `effective_from` ≤ `on` (None before the
-    first). RATING.md §4: "a revision applies from its date"."""
+    first). RATING.md §4: "a revision applies from its date" — `rating.versions.version_on`
+    as one query, for the one version a request needs (the closing reads every version
+    of its plans and tariffs and looks them up in memory)."""
     result: V | None = session.scalar(
         select(model)
         .where(_parent(model) == parent_id, model.effective_from <= on)

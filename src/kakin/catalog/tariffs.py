@@ -8,7 +8,6 @@ from its date, so what was rated before that date never changes.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from kakin.kit.db import utcnow
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
 from kakin.rating import tariffs as rating
+from kakin.rating.versions import version_runs
 
 _SCALARS = ("fixed_fee", "unit_price", "included", "lower", "upper")
 _BAND_FIELDS = ("up_to", "amount", "unit_price", "flat_fee")
@@ -141,38 +141,13 @@ def rating_tariff(version: TariffVersion) -> rating.Tariff:
     )
 
 
-NEGOTIABLE_AMOUNT: dict[rating.TariffShape, str] = {
-    rating.TariffShape.FLAT: "fixed_fee",
-    rating.TariffShape.PER_UNIT: "unit_price",
-}
-"""RATING.md §3: "A subscription may override any amount of its plan (相対価格)". The amount
-of a usage charge is its tariff's one amount: `F` of `flat`, `p` of `per_unit`. The other
-shapes have several (a base and a unit price, a cap, bands): no single negotiated amount
-can stand for them, so an override of such a charge is refused when it is registered."""
-
-
-def negotiated_tariff(tariff: rating.Tariff, amount: Decimal) -> rating.Tariff | None:
-    """`tariff` with its one amount replaced by the negotiated `amount` (None: it has no
-    single amount, see `NEGOTIABLE_AMOUNT`)."""
-    name = NEGOTIABLE_AMOUNT.get(tariff.shape)
-    if name == "fixed_fee":
-        return dataclasses.replace(tariff, fixed_fee=amount)
-    if name == "unit_price":
-        return dataclasses.replace(tariff, unit_price=amount)
-    return None
-
-
 def negotiation_problem(session: Session, tariff_id: str, on: dt.date) -> str | None:
     """Why a negotiated amount from `on` cannot replace the amount of `tariff_id`: a
     version in force on or after `on` has no single amount (None: it can)."""
     versions = versions_for(session, TariffVersion, [tariff_id])[tariff_id]
-    in_force = [
-        v
-        for n, v in enumerate(versions)
-        if n + 1 >= len(versions) or versions[n + 1].effective_from > on
-    ]
-    for version in in_force:
-        if rating.TariffShape(version.shape) not in NEGOTIABLE_AMOUNT:
+    for run in version_runs(versions, on, None):
+        version = run.version
+        if rating.TariffShape(version.shape) not in rating.NEGOTIABLE_AMOUNT:
             return (
                 f"its tariff is {version.shape} from {version.effective_from}: a negotiated"
                 " price replaces the one amount of a flat or per_unit tariff"

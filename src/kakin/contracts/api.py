@@ -30,10 +30,10 @@ from kakin.contracts.schemas import (
     SubscriptionPatch,
     SubscriptionStateOut,
 )
-from kakin.contracts.timeline import EventKind
 from kakin.kit.bounds import Date
 from kakin.kit.concurrency import set_etag
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from kakin.rating.events import EventKind
 from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.deps import ApiContext, Contracts
 

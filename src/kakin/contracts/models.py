@@ -4,7 +4,7 @@ A subscription's history is its rows in `subscription_events` (the `start` event
 the plan, quantity and planned end it began with); the columns `price_plan_id`,
 `quantity`, `end_date` and `status` of `subscriptions` are a summary kept in step with
 the events (the state after the last event) so lists and searches need no replay.
-`contracts.timeline` rebuilds the state on any day from the events.
+`rating.events` rebuilds the state on any day from the events.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ class Subscription(TenantOwned, Base):
 
 
 class SubscriptionEvent(TenantOwned, Base):
-    """One dated event of a subscription; `data` holds the kind's values (see timeline)."""
+    """One dated event of a subscription; `data` holds the kind's values (see
+    `rating.events.TimelineEvent`)."""
 
     __tablename__ = "subscription_events"
 

@@ -1,7 +1,7 @@
-"""Use cases of subscriptions: creation, dated events, state on a day, bulk timelines.
+"""Use cases of subscriptions: creation, dated events, state on a day.
 
 Every change is a dated event appended to `subscription_events`. Before an event is
-stored, the whole history with it is replayed by `timeline.validate_events`, so an event
+stored, the whole history with it is replayed by `rating.events.validate_events`, so an event
 dated in the past (allowed while `ensure_period_open` says so) is checked against the
 events on both sides of it.
 """
@@ -9,8 +9,6 @@ events on both sides of it.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +16,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
-from kakin.catalog.models import PricePlan, PricePlanVersion
+from kakin.catalog.models import PricePlan
+from kakin.catalog.price_plans import plan_version_on
 from kakin.catalog.tariffs import negotiation_problem
 from kakin.contracts.errors import (
     ContractNotActive,
@@ -47,7 +46,11 @@ from kakin.contracts.service import (
     get_contract,
     master_problem,
 )
-from kakin.contracts.timeline import (
+from kakin.kit.concurrency import check_if_match
+from kakin.kit.db import utcnow
+from kakin.kit.errors import InvalidRequest, Problem, pointer
+from kakin.kit.ids import new_id
+from kakin.rating.events import (
     EventKind,
     Timeline,
     TimelineCode,
@@ -56,10 +59,6 @@ from kakin.contracts.timeline import (
     build_timeline,
     validate_events,
 )
-from kakin.kit.concurrency import check_if_match
-from kakin.kit.db import utcnow
-from kakin.kit.errors import InvalidRequest, Problem, pointer
-from kakin.kit.ids import new_id
 from kakin.tenancy.models import Tenant
 
 _PROBLEMS: dict[TimelineCode, type[Problem]] = {
@@ -108,20 +107,6 @@ def timeline_event(row: SubscriptionEvent) -> TimelineEvent:
         component_code=data.get("component_code"),
         amount=None if amount is None else Decimal(amount),
     )
-
-
-def load_timelines(session: Session, subscription_ids: Iterable[str]) -> dict[str, Timeline]:
-    """The timelines of many subscriptions with one query (for the closing batch)."""
-    ids = list(subscription_ids)
-    grouped: dict[str, list[TimelineEvent]] = defaultdict(list)
-    for chunk_start in range(0, len(ids), 1000):
-        chunk = ids[chunk_start : chunk_start + 1000]
-        rows = session.scalars(
-            select(SubscriptionEvent).where(SubscriptionEvent.subscription_id.in_(chunk))
-        )
-        for row in rows:
-            grouped[row.subscription_id].append(timeline_event(row))
-    return {sid: build_timeline(events, check=False) for sid, events in grouped.items()}
 
 
 def subscription_out(sub: Subscription) -> SubscriptionOut:
@@ -187,12 +172,8 @@ def _plan_problems(
 def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
     """The codes of the fees and charges of the plan's version in force on `on` (what a
     price override may name); empty when no version is known."""
-    components = session.scalar(
-        select(PricePlanVersion.components)
-        .where(PricePlanVersion.price_plan_id == plan_id, PricePlanVersion.effective_from <= on)
-        .order_by(PricePlanVersion.effective_from.desc())
-        .limit(1)
-    )
+    version = plan_version_on(session, plan_id, on)
+    components = version.components if version is not None else None
     if not isinstance(components, dict):
         return set()
     codes: set[str] = set()
@@ -207,13 +188,9 @@ def component_codes(session: Session, plan_id: str, on: dt.date) -> set[str]:
 def _usage_override_problem(session: Session, plan_id: str, code: str, on: dt.date) -> str | None:
     """Why a negotiated price (相対価格) from `on` cannot apply to the plan's usage charge
     `code` (None: it can, or `code` is no usage charge): see
-    `kakin.catalog.tariffs.NEGOTIABLE_AMOUNT`."""
-    components = session.scalar(
-        select(PricePlanVersion.components)
-        .where(PricePlanVersion.price_plan_id == plan_id, PricePlanVersion.effective_from <= on)
-        .order_by(PricePlanVersion.effective_from.desc())
-        .limit(1)
-    )
+    `kakin.rating.tariffs.NEGOTIABLE_AMOUNT`."""
+    version = plan_version_on(session, plan_id, on)
+    components = version.components if version is not None else None
     charges = components.get("usage_charges") or [] if isinstance(components, dict) else []
     charge = next((c for c in charges if c.get("code") == code), None)
     if charge is None:

@@ -39,9 +39,10 @@ from kakin.rating.periods import (
 from kakin.rating.proration import FULL, NOTHING, ProrationMode, proration_factor, scale
 from kakin.rating.tariffs import Tariff, single_unit_price
 from kakin.rating.tax import TaxCategory
-from kakin.rating.termination import early_termination_amount, remaining_months, term_last_day
-from kakin.rating.timeline import Segment, SubscriptionTimeline, tariff_version_on
+from kakin.rating.termination import early_termination_fee
+from kakin.rating.timeline import Segment, SubscriptionTimeline
 from kakin.rating.usage import per_record_usage_amount, period_usage_amount
+from kakin.rating.versions import version_on
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
@@ -297,7 +298,7 @@ def usage_key(timeline: SubscriptionTimeline, item_id: str, day: date) -> UsageK
     override = timeline.override_on(charge.charge_id, day)
     if override is not None and override.tariff is not None:
         return UsageKey(charge, f"override:{charge.charge_id}", override.tariff, plan.proration)
-    version = tariff_version_on(charge.tariffs, day)
+    version = version_on(charge.tariffs, day)
     if version is None:
         return None
     return UsageKey(charge, version.tariff_id, version.tariff, plan.proration)
@@ -458,9 +459,6 @@ def early_termination_charge(timeline: SubscriptionTimeline, period: Period) -> 
     if plan is None or plan.minimum_term is None or plan.early_termination is None:
         return None
     term_start = timeline.subscription.term_start or timeline.life.start
-    last = term_last_day(plan.minimum_term, term_start, end)
-    if last is None:
-        return None
     # "one month's recurring fee (× quantity)": a fee charged every n months counts 1/n.
     monthly = NOTHING
     for fee in plan.recurring_fees:
@@ -468,9 +466,13 @@ def early_termination_charge(timeline: SubscriptionTimeline, period: Period) -> 
         quantity = timeline.quantity_on(end) if fee.per_quantity else ONE
         monthly += scale(Fraction(amount) * Fraction(quantity), Fraction(1, fee.interval.every))
     rule = plan.early_termination
+    owed = early_termination_fee(plan.minimum_term, rule, term_start, end, monthly)
+    if owed is None:
+        return None
+    exact, last = owed
     return Charge(
         LineKind.EARLY_TERMINATION,
-        early_termination_amount(rule, monthly, remaining_months(end, last)),
+        exact,
         rule.tax_category,
         subscription_id=timeline.subscription_id,
         source_id=rule.rule_id,

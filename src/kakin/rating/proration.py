@@ -42,8 +42,3 @@ def proration_factor(mode: ProrationMode, charged_days: int, period_days: int) -
 def scale(amount: Decimal | Fraction, factor: Fraction) -> Fraction:
     """`amount × factor`, exactly."""
     return Fraction(amount) * factor
-
-
-def prorate(fee: Decimal, mode: ProrationMode, charged_days: int, period_days: int) -> Fraction:
-    """The exact (unrounded) part of `fee` due for `charged_days` of a `period_days` period."""
-    return scale(fee, proration_factor(mode, charged_days, period_days))

@@ -8,6 +8,7 @@ periods").
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -281,3 +282,24 @@ def single_unit_price(tariff: Tariff) -> Decimal | None:
     if tariff.shape in (TariffShape.GRADUATED, TariffShape.STEP, TariffShape.FLAT):
         return None
     return tariff.unit_price
+
+
+NEGOTIABLE_AMOUNT: Final[dict[TariffShape, str]] = {
+    TariffShape.FLAT: "fixed_fee",
+    TariffShape.PER_UNIT: "unit_price",
+}
+"""RATING.md §3: "A subscription may override any amount of its plan (相対価格)". The amount
+of a usage charge is its tariff's one amount: `F` of `flat`, `p` of `per_unit`. The other
+shapes have several (a base and a unit price, a cap, bands): no single negotiated amount
+can stand for them, so an override of such a charge is refused when it is registered."""
+
+
+def negotiated_tariff(tariff: Tariff, amount: Decimal) -> Tariff | None:
+    """`tariff` with its one amount replaced by the negotiated `amount` (None: it has no
+    single amount, see `NEGOTIABLE_AMOUNT`)."""
+    name = NEGOTIABLE_AMOUNT.get(tariff.shape)
+    if name == "fixed_fee":
+        return dataclasses.replace(tariff, fixed_fee=amount)
+    if name == "unit_price":
+        return dataclasses.replace(tariff, unit_price=amount)
+    return None

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Final
 
 from kakin.kit.money import RoundingMode, round_money
+from kakin.rating.versions import version_on
 
 ZERO: Final = Decimal(0)
 
@@ -70,14 +71,7 @@ def tax_rate_on(rates: Iterable[TaxRate], category: TaxCategory, on: date) -> De
     Exempt and out-of-scope are always 0."""
     if category in UNTAXED:
         return ZERO
-    best: TaxRate | None = None
-    for row in rates:
-        if (
-            row.category == category
-            and row.valid_from <= on
-            and (best is None or row.valid_from > best.valid_from)
-        ):
-            best = row
+    best = version_on((row for row in rates if row.category == category), on)
     if best is None:
         raise NoTaxRate(f"no {category} tax rate valid on {on}")
     return best.rate

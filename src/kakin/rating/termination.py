@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Final
+from typing import Final, NamedTuple
 
 from kakin.rating.periods import add_months
 from kakin.rating.tax import TaxCategory
@@ -104,17 +104,28 @@ def early_termination_amount(
     return amount if rule.cap is None else min(amount, Fraction(rule.cap))
 
 
+class EarlyTerminationFee(NamedTuple):
+    """What breaking a minimum term costs: the exact `amount`, for the term's days from the
+    day after the end date to `term_last_day`."""
+
+    amount: Fraction
+    term_last_day: date
+
+
 def early_termination_fee(
     term: MinimumTerm,
     rule: EarlyTerminationRule,
     term_start: date,
     end_date: date,
     monthly_fee: Decimal | Fraction,
-) -> Fraction | None:
+) -> EarlyTerminationFee | None:
     """RATING.md §6: "A cancellation effective before the term ends adds an
     early-termination line on the final receivable, computed by the plan's rule". None
     when the cancellation breaks no term."""
     last = term_last_day(term, term_start, end_date)
     if last is None:
         return None
-    return early_termination_amount(rule, Fraction(monthly_fee), remaining_months(end_date, last))
+    months_left = remaining_months(end_date, last)
+    return EarlyTerminationFee(
+        early_termination_amount(rule, Fraction(monthly_fee), months_left), last
+    )

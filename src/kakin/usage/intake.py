@@ -47,6 +47,7 @@ from kakin.kit.bulk import (
     insert_rows,
 )
 from kakin.kit.db import current_tenant, utcnow
+from kakin.rating.usage import is_within_life
 from kakin.usage.errors import (
     UsageRecordConflict,
     UsageRecordsInvalid,
@@ -340,7 +341,7 @@ def validate_records(
         used_on = p.used_at.astimezone(zone).date()
         # RATING.md §4: "A usage record must fall on a day inside its subscription's life
         # (start to end); any other is refused when it is registered."
-        if used_on < life.start or (life.end is not None and used_on > life.end):
+        if not is_within_life(used_on, life.start, life.end):
             end = life.end.isoformat() if life.end else "open"
             errors.append(
                 (

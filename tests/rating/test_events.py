@@ -1,4 +1,6 @@
-"""The pure reconstruction of a subscription's life from its dated events (RATING.md §3)."""
+"""A subscription's life from its dated events (RATING.md §3): the events' `Timeline`
+(what contracts validates and answers `state_on` with) and the rating input the closing
+builds from it (`subscription_input`, read by `SubscriptionTimeline`)."""
 
 from __future__ import annotations
 
@@ -11,17 +13,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kakin.contracts.timeline import (
+from kakin.rating.events import (
     EventKind,
     InvalidTimeline,
     Status,
+    Timeline,
     TimelineCode,
     TimelineEvent,
     build_timeline,
     validate_events,
 )
+from kakin.rating.model import PlanAssignment, PricePlan, TariffVersion, UsageCharge
+from kakin.rating.periods import Period
+from kakin.rating.tariffs import Band, Tariff, TariffShape
+from kakin.rating.timeline import SubscriptionTimeline, subscription_input
 
 D = date.fromisoformat
+NOVEMBER = Period(D("2026-11-01"), D("2026-11-30"))
 
 
 def start(
@@ -41,6 +49,26 @@ def ev(kind: EventKind, day: str, seq: int = 1, **data: object) -> TimelineEvent
     return TimelineEvent(kind, D(day), seq, **data)  # type: ignore[arg-type]
 
 
+def one_version_each(timeline: Timeline) -> dict[str, list[PlanAssignment]]:
+    """One version of every plan of the life, valid from long before it."""
+    return {p: [PlanAssignment(D("2000-01-01"), PricePlan(p))] for p in timeline.plan_ids}
+
+
+def rated(timeline: Timeline) -> SubscriptionTimeline:
+    """The life as the rating core reads it: what the closing builds from the events."""
+    return SubscriptionTimeline(
+        subscription_input("s1", "svc", timeline, one_version_each(timeline))
+    )
+
+
+def plan_runs(life: SubscriptionTimeline, window: Period) -> list[tuple[date, date, str]]:
+    def plan_id(day: date) -> str | None:
+        plan = life.plan_on(day)
+        return plan.plan_id if plan else None
+
+    return [(s.period.start, s.period.end, s.key) for s in life.segments(window, plan_id)]
+
+
 def test_plan_change_keeps_the_old_plan_through_the_day_before() -> None:
     # RATING.md §3: "A plan change effective on date E: the old plan is active through
     # E−1, the new plan from E."
@@ -49,8 +77,7 @@ def test_plan_change_keeps_the_old_plan_through_the_day_before() -> None:
     )
     assert timeline.state_on(D("2026-11-09")).price_plan_id == "plan_a"  # type: ignore[union-attr]
     assert timeline.state_on(D("2026-11-10")).price_plan_id == "plan_b"  # type: ignore[union-attr]
-    segments = timeline.segments(D("2026-11-01"), D("2026-11-30"))
-    assert [(s.start, s.end, s.price_plan_id) for s in segments] == [
+    assert plan_runs(rated(timeline), NOVEMBER) == [
         (D("2026-11-01"), D("2026-11-09"), "plan_a"),
         (D("2026-11-10"), D("2026-11-30"), "plan_b"),
     ]
@@ -61,11 +88,10 @@ def test_cancellation_date_is_the_last_active_day() -> None:
     assert timeline.state_on(D("2026-11-15")) is not None
     assert timeline.state_on(D("2026-11-16")) is None
     assert timeline.end == D("2026-11-15")
-    segments = timeline.segments(D("2026-11-01"), D("2026-11-30"))
-    assert [(s.start, s.end) for s in segments] == [(D("2026-11-01"), D("2026-11-15"))]
+    assert rated(timeline).life_in(NOVEMBER) == Period(D("2026-11-01"), D("2026-11-15"))
 
 
-def test_suspended_days_are_a_segment_of_their_own() -> None:
+def test_suspended_days_run_from_the_suspension_to_the_day_before_the_resumption() -> None:
     timeline = build_timeline(
         [
             start("2026-10-01", quantity=2),
@@ -73,13 +99,18 @@ def test_suspended_days_are_a_segment_of_their_own() -> None:
             ev(EventKind.RESUME, "2026-11-20", 2),
         ]
     )
-    segments = timeline.segments(D("2026-11-01"), D("2026-11-30"))
-    assert [(s.start.day, s.end.day, s.status) for s in segments] == [
-        (1, 4, Status.ACTIVE),
-        (5, 19, Status.SUSPENDED),
-        (20, 30, Status.ACTIVE),
+    assert [s.status for s in timeline.states] == [
+        Status.ACTIVE,
+        Status.SUSPENDED,
+        Status.ACTIVE,
     ]
-    assert all(s.quantity == 2 for s in segments)
+    life = rated(timeline)
+    assert life.suspended_days(NOVEMBER) == 15
+    assert life.active_days(NOVEMBER) == (
+        Period(D("2026-11-01"), D("2026-11-04")),
+        Period(D("2026-11-20"), D("2026-11-30")),
+    )
+    assert all(life.quantity_on(day) == 2 for day in NOVEMBER.dates())
 
 
 def test_price_override_is_dated_and_a_plan_change_clears_it() -> None:
@@ -108,13 +139,56 @@ def test_price_override_is_dated_and_a_plan_change_clears_it() -> None:
     november = timeline.state_on(D("2026-11-01"))
     assert november is not None
     assert (november.price_plan_id, november.override_map) == ("plan_b", {"base": Decimal("1500")})
+    life = rated(timeline)
+    assert life.override_on("base", D("2026-10-09")) is None
+    assert life.override_on("base", D("2026-10-31")).amount == Decimal("980")  # type: ignore[union-attr]
+    assert life.override_on("base", D("2026-11-01")).amount == Decimal("1500")  # type: ignore[union-attr]
 
 
-def test_no_segments_outside_the_life() -> None:
+def test_nothing_outside_the_life() -> None:
     timeline = build_timeline([start("2026-10-01", end="2026-10-31")])
-    assert timeline.segments(D("2026-11-01"), D("2026-11-30")) == []
-    assert timeline.segments(D("2026-09-01"), D("2026-09-30")) == []
+    life = rated(timeline)
+    assert life.life_in(NOVEMBER) is None
+    assert life.life_in(Period(D("2026-09-01"), D("2026-09-30"))) is None
     assert timeline.state_on(D("2026-09-30")) is None
+
+
+def test_a_plan_revision_applies_from_its_date_whatever_changed_before() -> None:
+    """RATING.md §4 "a revision applies from its date": a quantity change (or a
+    suspension, an override) earlier in the plan's run does not keep the old version."""
+    timeline = build_timeline(
+        [start("2026-10-01"), ev(EventKind.QUANTITY_CHANGE, "2026-10-15", quantity=2)]
+    )
+    versions = [
+        PlanAssignment(D("2026-01-01"), PricePlan("plan_a")),
+        PlanAssignment(D("2026-11-01"), PricePlan("plan_a-v2")),
+    ]
+    life = SubscriptionTimeline(subscription_input("s1", "svc", timeline, {"plan_a": versions}))
+    assert life.plan_on(D("2026-10-31")).plan_id == "plan_a"  # type: ignore[union-attr]
+    assert life.plan_on(D("2026-11-01")).plan_id == "plan_a-v2"  # type: ignore[union-attr]
+
+
+def test_a_plan_change_ends_the_old_plans_versions() -> None:
+    """RATING.md §3: the old plan through E−1 — a later revision of it does not return."""
+    timeline = build_timeline(
+        [start("2026-10-01"), ev(EventKind.PLAN_CHANGE, "2026-11-10", price_plan_id="plan_b")]
+    )
+    plans = {
+        "plan_a": [
+            PlanAssignment(D("2026-01-01"), PricePlan("a1")),
+            PlanAssignment(D("2026-11-20"), PricePlan("a2")),
+        ],
+        "plan_b": [
+            PlanAssignment(D("2026-01-01"), PricePlan("b1")),
+            PlanAssignment(D("2026-11-15"), PricePlan("b2")),
+        ],
+    }
+    life = SubscriptionTimeline(subscription_input("s1", "svc", timeline, plans))
+    assert plan_runs(life, NOVEMBER) == [
+        (D("2026-11-01"), D("2026-11-09"), "a1"),
+        (D("2026-11-10"), D("2026-11-14"), "b1"),
+        (D("2026-11-15"), D("2026-11-30"), "b2"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -237,24 +311,45 @@ periods = st.tuples(st.integers(-10, 200), st.integers(0, 120)).map(
 
 @settings(max_examples=300)
 @given(lives(), periods)
-def test_segments_are_contiguous_and_cover_exactly_the_life_in_the_period(
+def test_the_rating_input_holds_the_state_of_every_day_of_the_life(
     events: list[TimelineEvent], period: tuple[date, date]
 ) -> None:
+    """What the closing rates (`subscription_input` read by `SubscriptionTimeline`) holds,
+    on every day, the plan, quantity, status and overrides the events give that day; its
+    segments are contiguous and cover exactly the life in the period."""
     timeline = build_timeline(_numbered(events, list(range(len(events)))))
-    segments = timeline.segments(*period)
-    days_in_life = [
-        period[0] + timedelta(days=n)
-        for n in range((period[1] - period[0]).days + 1)
-        if timeline.state_on(period[0] + timedelta(days=n)) is not None
-    ]
-    covered = [s.start + timedelta(days=n) for s in segments for n in range(s.days)]
+    life = rated(timeline)
+    window = Period(*period)
+    days_in_life = [day for day in window.dates() if timeline.state_on(day) is not None]
+    for day in window.dates():
+        state = timeline.state_on(day)
+        assert life.life.contains(day) == (state is not None)
+        if state is None:
+            continue
+        plan = life.plan_on(day)
+        assert plan is not None
+        assert plan.plan_id == state.price_plan_id
+        assert life.quantity_on(day) == state.quantity
+        suspended = life.suspended_days(Period(day, day)) == 1
+        assert suspended == (state.status is Status.SUSPENDED)
+        override = life.override_on("base", day)
+        assert (override.amount if override else None) == state.override_map.get("base")
+
+    def state_of(day: date) -> tuple[object, ...] | None:
+        plan = life.plan_on(day)
+        override = life.override_on("base", day)
+        return (
+            plan.plan_id if plan else None,
+            life.quantity_on(day),
+            override.amount if override else None,
+        )
+
+    segments = life.segments(window, state_of)
+    covered = [day for s in segments for day in s.period.dates()]
     assert covered == days_in_life  # contiguous, non-overlapping, in order, exact
     for before, after in itertools.pairwise(segments):
-        assert after.start == before.end + timedelta(days=1)
-        assert before.state != after.state
-    for segment in segments:
-        for n in range(segment.days):
-            assert timeline.state_on(segment.start + timedelta(days=n)) == segment.state
+        assert after.period.start == before.period.end + timedelta(days=1)
+        assert before.key != after.key
 
 
 @settings(max_examples=200)
@@ -268,3 +363,49 @@ def test_insertion_order_of_events_does_not_change_the_result(
     first = build_timeline(_numbered(events, order))
     second = build_timeline(_numbered(events, shuffled))
     assert first == second
+
+
+def test_a_negotiated_usage_price_replaces_each_tariff_versions_amount_on_its_days() -> None:
+    """RATING.md §3: an override of a usage charge replaces its tariff's one amount, dated
+    like a plan change: one negotiated tariff per tariff version in force."""
+    per_unit = Tariff(TariffShape.PER_UNIT, unit_price=Decimal(10))
+    revised = Tariff(TariffShape.FLAT, fixed_fee=Decimal(500))
+    charge = UsageCharge(
+        "calls",
+        "calls",
+        (
+            TariffVersion("t1", D("2000-01-01"), per_unit),
+            TariffVersion("t2", D("2026-11-16"), revised),
+        ),
+    )
+    timeline = build_timeline(
+        [
+            start("2026-10-01"),
+            ev(EventKind.PRICE_OVERRIDE, "2026-11-05", component_code="calls", amount=Decimal(7)),
+        ]
+    )
+    plans = {
+        "plan_a": [PlanAssignment(D("2000-01-01"), PricePlan("plan_a", usage_charges=(charge,)))]
+    }
+    overrides = subscription_input("s1", "svc", timeline, plans).overrides
+    assert [(o.valid_from, o.valid_to, o.tariff) for o in overrides] == [
+        (D("2026-11-05"), None, None),
+        (D("2026-11-05"), D("2026-11-15"), Tariff(TariffShape.PER_UNIT, unit_price=Decimal(7))),
+        (D("2026-11-16"), None, Tariff(TariffShape.FLAT, fixed_fee=Decimal(7))),
+    ]
+
+
+def test_a_negotiated_usage_price_needs_a_tariff_with_one_amount() -> None:
+    steps = Tariff(TariffShape.STEP, bands=(Band(None, amount=Decimal(100)),))
+    charge = UsageCharge("calls", "calls", (TariffVersion("t", D("2000-01-01"), steps),))
+    timeline = build_timeline(
+        [
+            start("2026-10-01"),
+            ev(EventKind.PRICE_OVERRIDE, "2026-11-05", component_code="calls", amount=Decimal(7)),
+        ]
+    )
+    plans = {
+        "plan_a": [PlanAssignment(D("2000-01-01"), PricePlan("plan_a", usage_charges=(charge,)))]
+    }
+    with pytest.raises(ValueError, match="cannot replace the amounts of the step tariff"):
+        subscription_input("s1", "svc", timeline, plans)

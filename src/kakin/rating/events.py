@@ -1,9 +1,10 @@
 """A subscription's life reconstructed from its dated events — pure: no database, no clock.
 
 A subscription is a `start` event (plan, quantity, planned end) followed by dated changes:
-`plan_change`, `quantity_change`, `price_override`, `suspend`, `resume`, `cancel`. The
-closing batch loads rows in bulk, turns them into `TimelineEvent`s and calls
-`build_timeline(...).segments(period)`; the API calls `state_on(day)`.
+`plan_change`, `quantity_change`, `price_override`, `suspend`, `resume`, `cancel`.
+Contracts validates an event against the whole history with `validate_events` before it
+stores it, and answers "what holds on day d" with `Timeline.state_on`; the closing turns
+the same `Timeline` into the rating input with `rating.timeline.subscription_input`.
 
 Rules (RATING.md §3):
 - A change effective on date E applies from E: the old value holds through E−1.
@@ -24,12 +25,10 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Final
-
-_ONE_DAY: Final = timedelta(days=1)
 
 
 class EventKind(enum.StrEnum):
@@ -94,26 +93,6 @@ class State:
         return dict(self.overrides)
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """Days `start`..`end` (both included) under one unchanged state."""
-
-    start: date
-    end: date
-    price_plan_id: str
-    quantity: int
-    status: Status
-    overrides: Overrides = ()
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def state(self) -> State:
-        return State(self.price_plan_id, self.quantity, self.status, self.overrides)
-
-
 class TimelineCode(enum.StrEnum):
     """Why a set of events is not a possible life (each maps to one API problem)."""
 
@@ -146,7 +125,6 @@ class Timeline:
     end: date | None
     breaks: tuple[date, ...]
     states: tuple[State, ...]
-    plan_changed_on: date | None = field(default=None)
 
     def state_on(self, day: date) -> State | None:
         """The state on `day`, None outside the subscription's life."""
@@ -154,36 +132,10 @@ class Timeline:
             return None
         return self.states[bisect.bisect_right(self.breaks, day) - 1]
 
-    def segments(self, period_start: date, period_end: date) -> list[Segment]:
-        """The life inside `period_start`..`period_end` split at every change of state.
-
-        Contiguous, non-overlapping, covering exactly the active and suspended days of
-        the subscription inside the period (empty when it has none there).
-        """
-        first = max(period_start, self.start)
-        last = period_end if self.end is None else min(period_end, self.end)
-        if first > last:
-            return []
-        result: list[Segment] = []
-        index = bisect.bisect_right(self.breaks, first) - 1
-        seg_start = first
-        while seg_start <= last:
-            state = self.states[index]
-            next_break = self.breaks[index + 1] if index + 1 < len(self.breaks) else None
-            seg_end = last if next_break is None else min(last, next_break - _ONE_DAY)
-            result.append(
-                Segment(
-                    seg_start,
-                    seg_end,
-                    state.price_plan_id,
-                    state.quantity,
-                    state.status,
-                    state.overrides,
-                )
-            )
-            seg_start = seg_end + _ONE_DAY
-            index += 1
-        return result
+    @property
+    def plan_ids(self) -> frozenset[str]:
+        """The price plans of the life (what the closing must load for it)."""
+        return frozenset(state.price_plan_id for state in self.states)
 
 
 def ordered(events: Iterable[TimelineEvent]) -> list[TimelineEvent]:
@@ -345,13 +297,10 @@ def build_timeline(events: Iterable[TimelineEvent], *, check: bool = True) -> Ti
     end = start.end_date
     breaks: list[date] = [start.effective_date]
     states: list[State] = [State(start.price_plan_id, start.quantity, Status.ACTIVE)]
-    plan_changed_on: date | None = None
     for event in event_list[1:]:
         if event.kind is EventKind.CANCEL:
             end = event.effective_date if end is None else min(end, event.effective_date)
             break
-        if event.kind is EventKind.PLAN_CHANGE:
-            plan_changed_on = event.effective_date
         new_state = _apply(states[-1], event)
         if new_state == states[-1]:
             continue
@@ -363,4 +312,4 @@ def build_timeline(events: Iterable[TimelineEvent], *, check: bool = True) -> Ti
         else:
             breaks.append(event.effective_date)
             states.append(new_state)
-    return Timeline(start.effective_date, end, tuple(breaks), tuple(states), plan_changed_on)
+    return Timeline(start.effective_date, end, tuple(breaks), tuple(states))
