@@ -16,11 +16,15 @@ PostgreSQL) exactly as the API stores them. Then it measures:
 - the database floor: one `GROUP BY` of the month's usage plus a bulk insert (COPY) of as
   many lines as the closing wrote into a scratch table shaped like `receivable_lines`.
 
-Prints one JSON object.
+Prints one JSON object. `closing_per_contract_ms` (with `floor_per_contract_ms`) is the
+closing's time per contract: issue 7 asks for no slowdown as contracts grow, i.e. the
+figures of a run at 10,000 contracts and one at 100,000 within 20 % of each other.
 
     python bench/closing.py                                # the issue's figures
+    python bench/closing.py --contracts 10000 --usage 100000   # the same at a tenth
     python bench/closing.py --contracts 2000 --usage 20000 # the CI smoke run
     python bench/closing.py --sqlite                       # the same on SQLite
+    python bench/closing.py --workers 3 --chunk-size 2000  # the closing's tunables
 """
 
 from __future__ import annotations
@@ -409,7 +413,9 @@ def _closing_worker(db_url: str, tenant_id: str, inbox: Any, outbox: Any) -> Non
     engine.dispose()
 
 
-def run_closing(db_url: str, tenant_id: str, workers: int) -> dict[str, Any]:
+def run_closing(
+    db_url: str, tenant_id: str, workers: int, chunk_size: int | None = None
+) -> dict[str, Any]:
     from sqlalchemy import func, select  # noqa: PLC0415
 
     from kakin.billing import closing  # noqa: PLC0415
@@ -432,6 +438,8 @@ def run_closing(db_url: str, tenant_id: str, workers: int) -> dict[str, Any]:
             queues.append((inbox, outbox))
         for _, outbox in queues:
             assert outbox.get(timeout=120) == "ready"
+    if chunk_size is not None:
+        closing.CHUNK_SIZE = chunk_size  # start_run splits the run; the workers only claim
     started, cpu = time.perf_counter(), time.process_time()
     with tenant_session(sessions, tenant_id) as session:
         run_id = closing.start_run(session, CLOSING_DATE).id
@@ -458,6 +466,7 @@ def run_closing(db_url: str, tenant_id: str, workers: int) -> dict[str, Any]:
     return {
         "closing_s": elapsed,
         "closing_python_cpu_s": python_cpu,
+        "chunk_size": closing.CHUNK_SIZE,
         "status": status,
         "contracts_done": done,
         "contracts_failed": failed,
@@ -649,8 +658,12 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
     timings["analyze_s"] = time.perf_counter() - started
 
     workers = args.workers if args.workers is not None else (1 if args.sqlite else 2)
-    closing = run_closing(db_url, tenant_id, workers)
+    closing = run_closing(db_url, tenant_id, workers, args.chunk_size)
     floor = measure_floor(db_url, tenant_id)
+    # "No slowdown as contracts grow": the time per contract of runs at two sizes (e.g.
+    # --contracts 10000 and the default 100,000) should stay within 20 % of each other.
+    per_contract_ms = 1000 * closing["closing_s"] / max(args.contracts, 1)
+    floor_per_contract_ms = 1000 * floor["floor_s"] / max(args.contracts, 1)
     return {
         "database": "sqlite" if args.sqlite else "postgresql",
         "contracts": args.contracts,
@@ -666,9 +679,15 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
         ),
         "rollup_s": round(rollup_s, 2),
         "closing_workers": workers,
+        "closing_chunk_size": closing["chunk_size"],
         "closing_s": round(closing["closing_s"], 2),
         "closing_contracts_per_s": round(args.contracts / closing["closing_s"], 1),
+        "closing_per_contract_ms": round(per_contract_ms, 4),
         "closing_python_cpu_s": round(closing["closing_python_cpu_s"], 2),
+        # The Python CPU per contract: less swayed than wall time by other load on the machine.
+        "closing_python_cpu_per_contract_ms": round(
+            1000 * closing["closing_python_cpu_s"] / max(args.contracts, 1), 4
+        ),
         "closing_status": closing["status"],
         "contracts_failed": closing["contracts_failed"],
         "errors_sample": closing["errors_sample"],
@@ -677,6 +696,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
         "floor_s": round(floor["floor_s"], 2),
         "floor_aggregate_s": round(floor["floor_aggregate_s"], 2),
         "floor_insert_s": round(floor["floor_insert_s"], 2),
+        "floor_per_contract_ms": round(floor_per_contract_ms, 4),
         "closing_over_floor": round(closing["closing_s"] / max(floor["floor_s"], 1e-6), 2),
         "server_workers": args.server_workers,
         "tenant_id": tenant_id,
@@ -697,6 +717,9 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument(
         "--workers", type=int, default=None, help="closing processes (default 2; 1 on SQLite)"
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="contracts per closing chunk (CHUNK_SIZE)"
     )
     parser.add_argument("--server-workers", type=int, default=None, help="uvicorn workers")
     parser.add_argument(

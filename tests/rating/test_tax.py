@@ -11,6 +11,7 @@ from kakin.rating.tax import (
     TaxCategory,
     TaxMode,
     TaxSubtotal,
+    receivable_totals,
     tax_for_rate,
     tax_rate_on,
     tax_subtotals,
@@ -100,3 +101,29 @@ def test_tax_rates_are_dated_master_data() -> None:
     assert tax_rate_on(JAPAN_TAX_RATES, TaxCategory.EXEMPT, d("2026-11-20")) == 0
     with pytest.raises(NoTaxRate):
         tax_rate_on(JAPAN_TAX_RATES, REDUCED, d("2019-09-30"))
+
+
+def test_receivable_totals_add_the_lines_exactly_and_tax_once_per_rate() -> None:
+    """RATING.md §8 "The lines add up to the receivable's pre-tax total, exactly"; §7 one
+    tax rounding per rate; tax-exclusive adds the tax, tax-inclusive does not."""
+    lines = [(STANDARD, TEN, D(1000)), (REDUCED, EIGHT, D(1001)), (STANDARD, TEN, D(-55))]
+    exclusive = receivable_totals(lines, TaxMode.EXCLUSIVE, "JPY", RoundingMode.FLOOR)
+    assert exclusive.tax_subtotals == tax_subtotals(
+        lines, TaxMode.EXCLUSIVE, "JPY", RoundingMode.FLOOR
+    )
+    assert (exclusive.lines_total, exclusive.tax_total, exclusive.total) == (
+        D(1946),
+        D(94 + 80),
+        D(1946 + 174),
+    )
+    assert exclusive.pre_tax_total == D(1946)
+    inclusive = receivable_totals(lines, TaxMode.INCLUSIVE, "JPY", RoundingMode.FLOOR)
+    # 945 × 10/110 = 85.9 → 85; 1,001 × 8/108 = 74.1 → 74
+    assert (inclusive.lines_total, inclusive.tax_total, inclusive.total) == (
+        D(1946),
+        D(159),
+        D(1946),
+    )
+    assert inclusive.pre_tax_total == D(1946 - 159)
+    empty = receivable_totals([], TaxMode.EXCLUSIVE, "JPY", RoundingMode.FLOOR)
+    assert (empty.tax_subtotals, empty.total) == ((), D(0))

@@ -12,11 +12,13 @@ RATING.md §8: a rerun recomputes only `draft` receivables and never touches `op
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -225,13 +227,14 @@ def work_on_run(
                 raise LookupError(f"no chunk {chunk_no} of closing run {run_id}")
             if chunk.status == "done":  # another worker finished it after a timeout
                 continue
-            outcome = rate_and_write_chunk(
-                session,
-                run.closing_date,
-                run_id,
-                chunk.contract_ids,
-                line_room=_line_room(session, run),
-            )
+            with _collector_paused():
+                outcome = rate_and_write_chunk(
+                    session,
+                    run.closing_date,
+                    run_id,
+                    chunk.contract_ids,
+                    line_room=_line_room(session, run),
+                )
             chunk.status = "done"
             chunk.finished_at = utcnow()
             chunk.contracts_done = outcome.contracts_done
@@ -257,6 +260,21 @@ def work_on_run(
                     select(ClosingRun.contracts_total).where(ClosingRun.id == run_id)
                 )
             progress(RunProgress(sum(len(ids) for ids in done), int(total or 0)))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a chunk is rated: a chunk builds some hundred
+    thousand objects that live until it is written, and each collection would walk them
+    all again. The few cycles it leaves (the ORM's) are collected once it is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _line_room(session: Session, run: ClosingRun) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -40,13 +40,19 @@ from kakin.billing.preview_schemas import (
     Difference,
     HypotheticalSubscription,
     PlanReplacement,
-    PreviewLineOut,
     ReceivableFigures,
     SimulationIn,
     SimulationOut,
     UsageSoFar,
 )
-from kakin.billing.schemas import TaxSubtotalOut
+from kakin.billing.receivable_rows import (
+    Describe,
+    Row,
+    line_rows,
+    receivable_rows,
+    totals_row,
+    unstorable_amount,
+)
 from kakin.catalog.errors import MasterNotFound
 from kakin.catalog.models import PricePlan as PricePlanRow
 from kakin.catalog.models import PricePlanVersion, UsageItem
@@ -56,7 +62,7 @@ from kakin.catalog.repository import find_by_reference, find_many_by_reference
 from kakin.catalog.service import tax_rates
 from kakin.contracts.service import get_contract
 from kakin.contracts.subscriptions import get_subscription
-from kakin.kit.bounds import storable_minor
+from kakin.kit.bounds import MAX_STORED_MINOR, AmountTooLarge, in_currency, storable_minor
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.money import RoundingMode, from_minor
 from kakin.rating.charges import usage_items, usage_key
@@ -80,7 +86,7 @@ from kakin.rating.periods import (
     closing_date,
     parse_closing_day,
 )
-from kakin.rating.tax import TaxMode, TaxSubtotal, tax_subtotals
+from kakin.rating.tax import TaxMode, receivable_totals
 from kakin.rating.timeline import SubscriptionTimeline
 from kakin.tenancy.models import Tenant
 
@@ -91,9 +97,6 @@ HYPOTHETICAL: Final = "hypothetical"
 # --- shared helpers ------------------------------------------------------------------------
 
 
-Describe = Callable[[ReceivableLine], str]
-
-
 def _money(amount: Decimal, currency: str) -> Decimal:
     """An amount of the answer as it would be stored (rounded to the minor unit), in the
     major unit: the API's one money convention (kit.bounds.MoneyOut); a 422 when it could
@@ -101,57 +104,31 @@ def _money(amount: Decimal, currency: str) -> Decimal:
     return from_minor(storable_minor(amount, currency), currency)
 
 
-def _line_out(n: int, line: ReceivableLine, currency: str, describe: Describe) -> PreviewLineOut:
-    return PreviewLineOut(
-        line_no=n,
-        kind=line.kind.value,
-        note=line.note.value,
-        description=describe(line),
-        subscription_id=line.subscription_id,
-        source_id=line.source_id,
-        usage_item_id=line.usage_item_id,
-        quantity=line.quantity,
-        unit=line.unit,
-        unit_price=line.unit_price,
-        period_start=line.period_start,
-        period_end=line.period_end,
-        days=line.days,
-        tax_category=line.tax_category.value,
-        tax_rate=line.tax_rate,
-        amount=_money(line.amount, currency),
-        original_billing_month=str(line.billing_month) if line.billing_month else None,
-    )
-
-
-def _tax_out(subtotals: Sequence[TaxSubtotal], currency: str) -> list[TaxSubtotalOut]:
-    return [
-        TaxSubtotalOut(
-            tax_category=s.category.value,
-            rate=s.rate,
-            base=_money(s.lines_total, currency),
-            tax=_money(s.tax, currency),
+def _figures(
+    receivable: Row, lines: Sequence[ReceivableLine], rows: list[Row], currency: str
+) -> Row:
+    """The rows the closing would store, as the fields of an answer: the lines with their
+    usage items (not stored: a usage line's source is its tariff); a 422 when the rows
+    could not be stored."""
+    if unstorable_amount(receivable, rows) is not None:
+        raise AmountTooLarge(
+            [("/body", f"an amount of {currency} exceeds {MAX_STORED_MINOR} minor units")]
         )
-        for s in subtotals
-    ]
+    return receivable | {
+        "lines": [
+            row | {"usage_item_id": line.usage_item_id}
+            for line, row in zip(lines, rows, strict=True)
+        ]
+    }
 
 
 def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> ReceivableFigures:
-    """A draft as the closing would write it (same totals, same labels)."""
-    currency = draft.currency
-    return ReceivableFigures(
-        contract_id=None if draft.contract_id == HYPOTHETICAL else draft.contract_id,
-        billing_month=str(draft.billing_month),
-        period_start=draft.period.start,
-        period_end=draft.period.end,
-        due_date=draft.due_date,
-        currency=currency,
-        tax_mode=draft.tax_mode.value,
-        subtotal=_money(draft.pre_tax_total, currency),
-        tax_total=_money(draft.tax_total, currency),
-        total=_money(draft.total, currency),
-        tax_breakdown=_tax_out(draft.tax_subtotals, currency),
-        lines=[_line_out(n, line, currency, describe) for n, line in enumerate(draft.lines, 1)],
-    )
+    """A draft as the closing would write it (same rows, same labels)."""
+    receivable, rows = receivable_rows(draft, describe)
+    figures = _figures(receivable, draft.lines, rows, draft.currency)
+    if draft.contract_id == HYPOTHETICAL:
+        figures["contract_id"] = None
+    return ReceivableFigures.model_validate(figures, context=in_currency(draft.currency))
 
 
 def _rate(contract: ContractInput, month: BillingMonth) -> ReceivableDraft:
@@ -198,31 +175,30 @@ def current_usage(session: Session, subscription_id: str, on: dt.date) -> Curren
     policy = so_far.policy
     currency = policy.currency
     # RATING.md §7: tax once per rate over these lines (the subscription's share).
-    subtotals = tax_subtotals(
+    totals = receivable_totals(
         [(line.tax_category, line.tax_rate, line.amount) for line in lines],
         policy.tax_mode,
         currency,
         policy.tax_rounding,
     )
-    lines_total = sum((line.amount for line in lines), ZERO)
-    tax_total = sum((s.tax for s in subtotals), ZERO)
-    total = lines_total + tax_total if policy.tax_mode is TaxMode.EXCLUSIVE else lines_total
-    return CurrentUsageOut(
-        subscription_id=subscription.id,
-        contract_id=contract.id,
-        on=on,
-        billing_month=str(month),
-        period_start=period.start,
-        period_end=period.end,
-        closing_date=batch.closing_date,
-        currency=currency,
-        tax_mode=policy.tax_mode.value,
-        subtotal=_money(total - tax_total, currency),
-        tax_total=_money(tax_total, currency),
-        total=_money(total, currency),
-        tax_breakdown=_tax_out(subtotals, currency),
-        lines=[_line_out(n, line, currency, batch.describe) for n, line in enumerate(lines, 1)],
-        usage=_usage_so_far(session, so_far, subscription.id, period, on, lines),
+    figures = _figures(
+        totals_row(totals, currency), lines, line_rows(lines, currency, batch.describe), currency
+    )
+    return CurrentUsageOut.model_validate(
+        figures
+        | {
+            "subscription_id": subscription.id,
+            "contract_id": contract.id,
+            "on": on,
+            "billing_month": str(month),
+            "period_start": period.start,
+            "period_end": period.end,
+            "closing_date": batch.closing_date,
+            "currency": currency,
+            "tax_mode": policy.tax_mode.value,
+            "usage": _usage_so_far(session, so_far, subscription.id, period, on, lines),
+        },
+        context=in_currency(currency),
     )
 
 

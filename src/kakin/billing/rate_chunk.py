@@ -12,17 +12,17 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, ReceivableLine, TopUp
+from kakin.billing.receivable_rows import Row, receivable_rows, unstorable_amount
 from kakin.kit.bulk import copy_rows, id_chunks, in_values, update_rows
 from kakin.kit.db import utcnow
 from kakin.kit.ids import new_id
-from kakin.kit.money import to_minor
 from kakin.rating.engine import rate_period
 from kakin.rating.lines import ReceivableDraft
 from kakin.rating.model import ContractInput
@@ -41,90 +41,25 @@ class ChunkOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def content_hash(draft: ReceivableDraft) -> str:
-    """A fingerprint of what a receivable says: a rerun with the same result writes nothing."""
-    material = repr(
-        (
-            draft.lines,
-            draft.tax_subtotals,
-            draft.lines_total,
-            draft.tax_total,
-            draft.total,
-            draft.due_date,
-        )
-    )
+def content_hash(receivable: Row, lines: Sequence[Row]) -> str:
+    """A fingerprint of what a receivable's rows say (everything but its id and the run's
+    bookkeeping): a rerun with the same result writes nothing."""
+    material = repr((tuple(receivable.values()), [tuple(line.values()) for line in lines]))
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _receivable_row(
-    batch: ContractBatch,
-    draft: ReceivableDraft,
-    receivable_id: str,
-    run_id: str | None,
-    digest: str,
-) -> dict[str, Any]:
+def _rows(batch: ContractBatch, draft: ReceivableDraft) -> tuple[Row, list[Row]]:
+    """The draft's rows with what the closing knows beyond the draft (the contract's
+    customer and payment method, the closing date), without ids."""
+    receivable, lines = receivable_rows(draft, batch.describe)
     facts = batch.facts[draft.contract_id]
-    currency = draft.currency
-    return {
-        "id": receivable_id,
-        "contract_id": draft.contract_id,
+    receivable |= {
         "customer_id": facts.customer_id,
-        "billing_month": str(draft.billing_month),
-        "period_start": draft.period.start,
-        "period_end": draft.period.end,
         "closing_date": batch.closing_date,
-        "currency": currency,
-        "tax_mode": draft.tax_mode.value,
-        "subtotal": to_minor(draft.pre_tax_total, currency),
-        "tax_total": to_minor(draft.tax_total, currency),
-        "total": to_minor(draft.total, currency),
-        "tax_breakdown": [
-            {
-                "tax_category": s.category.value,
-                "rate": str(s.rate),
-                "base": to_minor(s.lines_total, currency),
-                "tax": to_minor(s.tax, currency),
-            }
-            for s in draft.tax_subtotals
-        ],
         "status": "draft",
-        "due_date": draft.due_date,
         "payment_method_kind": facts.payment_method_kind,
-        "content_hash": digest,
-        "line_count": len(draft.lines),
-        "run_id": run_id,
-        "version": 1,
     }
-
-
-def _line_rows(
-    batch: ContractBatch, draft: ReceivableDraft, receivable_id: str
-) -> list[dict[str, Any]]:
-    rows = []
-    for n, line in enumerate(draft.lines, start=1):
-        rows.append(
-            {
-                "receivable_id": receivable_id,
-                "line_no": n,
-                "contract_id": draft.contract_id,
-                "kind": line.kind.value,
-                "note": line.note.value,
-                "description": batch.describe(line),
-                "subscription_id": line.subscription_id,
-                "source_id": line.source_id,
-                "quantity": line.quantity,
-                "unit": line.unit,
-                "unit_price": line.unit_price,
-                "period_start": line.period_start,
-                "period_end": line.period_end,
-                "days": line.days,
-                "tax_category": line.tax_category.value,
-                "tax_rate": line.tax_rate,
-                "amount": to_minor(line.amount, draft.currency),
-                "original_billing_month": str(line.billing_month) if line.billing_month else None,
-            }
-        )
-    return rows
+    return receivable, lines
 
 
 def _existing_receivables(session: Session, batch: ContractBatch) -> dict[str, Receivable]:
@@ -199,22 +134,12 @@ class _Written:
     billed: _Billed
 
 
-BIGINT_RANGE: Final = range(-(2**63), 2**63)
-"""What a stored amount (minor units, a BIGINT column) can hold."""
-
-
 def _check_amounts(written: _Written) -> None:
     """A receivable whose amounts its columns cannot hold (an absurd fee or quantity) is the
     contract's failure, named here rather than by the database in the middle of a write."""
-    receivable = written.receivable
-    for name in ("subtotal", "tax_total", "total"):
-        if receivable[name] not in BIGINT_RANGE:
-            raise ArithmeticError(f"the receivable's {name} {receivable[name]} is out of range")
-    for line in written.lines:
-        if line["amount"] not in BIGINT_RANGE:
-            raise ArithmeticError(
-                f"line {line['line_no']}'s amount {line['amount']} is out of range"
-            )
+    problem = unstorable_amount(written.receivable, written.lines)
+    if problem is not None:
+        raise ArithmeticError(problem)
 
 
 def _failure(contract_id: str, exc: BaseException) -> dict[str, Any]:
@@ -323,20 +248,21 @@ def rate_and_write_chunk(
             continue
         try:
             draft = rate_period(contract_input, batch.months[contract_id])
-            digest = content_hash(draft)
+            row, lines = _rows(batch, draft)
+            digest = content_hash(row, lines)
             if current is not None and current.content_hash == digest:
                 outcome.contracts_done += 1
                 continue
             receivable_id = current.id if current is not None else new_id("rcv")
-            row = _receivable_row(batch, draft, receivable_id, run_id, digest)
+            row |= {"id": receivable_id, "content_hash": digest, "run_id": run_id, "version": 1}
             if current is not None:
                 row["version"] = current.version  # the ORM matches it and bumps it
                 row["updated_at"] = utcnow()
+            keys = {"receivable_id": receivable_id, "contract_id": contract_id}
+            lines = [keys | line for line in lines]
             billed = _Billed()
             billed.add(contract_input, draft, receivable_id)
-            item = _Written(
-                contract_id, row, _line_rows(batch, draft, receivable_id), current, billed
-            )
+            item = _Written(contract_id, row, lines, current, billed)
             _check_amounts(item)
         except Exception as exc:
             outcome.errors.append(_failure(contract_id, exc))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from kakin.billing.models import (
     Receivable,
     ReceivableLine,
 )
+from kakin.billing.receivable_rows import totals_row
 from kakin.billing.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -43,9 +43,9 @@ from kakin.kit.bounds import in_currency, minor_units_of
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import InvalidRequest, NotFound, pointer
 from kakin.kit.ids import new_id
-from kakin.kit.money import RoundingMode, from_minor, to_minor
+from kakin.kit.money import RoundingMode, from_minor
 from kakin.kit.pagination import Page, decode_cursor, encode_cursor, paginate, paginate_rows
-from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, tax_rate_on, tax_subtotals
+from kakin.rating.tax import TaxCategory, TaxMode, TaxRate, receivable_totals, tax_rate_on
 from kakin.tenancy.clock import tenant_today
 from kakin.tenancy.models import Tenant
 
@@ -201,11 +201,9 @@ def issue_credit_note(
         )
         for line in body.lines
     ]
-    subtotals = tax_subtotals(amounts, mode, currency, RoundingMode(tenant.tax_rounding))
-    lines_total = sum((s.lines_total for s in subtotals), Decimal(0))
-    tax_total = sum((s.tax for s in subtotals), Decimal(0))
-    total = lines_total + tax_total if mode is TaxMode.EXCLUSIVE else lines_total
-    total_minor = to_minor(total, currency)
+    totals = receivable_totals(amounts, mode, currency, RoundingMode(tenant.tax_rounding))
+    figures = totals_row(totals, currency)
+    total, total_minor = totals.total, figures["total"]
     if receivable.credited + total_minor > receivable.total:
         remaining = from_minor(max(receivable.total - receivable.credited, 0), currency)
         raise CreditExceedsReceivable(
@@ -232,18 +230,10 @@ def issue_credit_note(
             }
             for line, amount, (_, rate, _) in zip(body.lines, minor, amounts, strict=True)
         ],
-        subtotal=to_minor(total - tax_total, currency),
-        tax_total=to_minor(tax_total, currency),
+        subtotal=figures["subtotal"],
+        tax_total=figures["tax_total"],
         total=total_minor,
-        tax_breakdown=[
-            {
-                "tax_category": s.category.value,
-                "rate": str(s.rate),
-                "base": to_minor(s.lines_total, currency),
-                "tax": to_minor(s.tax, currency),
-            }
-            for s in subtotals
-        ],
+        tax_breakdown=figures["tax_breakdown"],
     )
     freeze(cipher, note, live_parties(session, cipher, tenant, receivable.contract_id))
     session.add(note)

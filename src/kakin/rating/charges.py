@@ -15,7 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
-from kakin.rating.exact import RoundLine
+from kakin.rating.exact import RoundLine, exact_of
 from kakin.rating.lines import LineKind, LineNote
 from kakin.rating.model import (
     AdvanceBilling,
@@ -115,7 +115,7 @@ def fee_segments(
         factor = proration_factor(key.proration, charged, covered.days)
         if factor:
             result.append(
-                (segment, charged, scale(Fraction(key.amount) * Fraction(key.quantity), factor))
+                (segment, charged, scale(exact_of(key.amount) * exact_of(key.quantity), factor))
             )
     return result
 
@@ -163,8 +163,10 @@ def recurring_charges(
     for fee_id in sorted(fees):
         # A fee id may be billed on another schedule under another plan: each schedule
         # bills the days its own plans hold.
-        schedules = {(fee.timing, fee.interval): fee for fee in fees[fee_id]}
-        for schedule, fee in sorted(schedules.items(), key=lambda item: str(item[0])):
+        schedules = list({(fee.timing, fee.interval): fee for fee in fees[fee_id]}.items())
+        if len(schedules) > 1:  # (the sort key prints the schedule: not for the usual one)
+            schedules.sort(key=lambda item: str(item[0]))
+        for schedule, fee in schedules:
             for covered, note in recurring_windows(timeline, fee, closing_day, month):
                 for segment, charged, exact in fee_segments(timeline, fee_id, covered):
                     key = segment.key
@@ -259,7 +261,7 @@ def suspension_charges(timeline: SubscriptionTimeline, period: Period) -> list[C
             charges.append(
                 Charge(
                     LineKind.RECURRING,
-                    scale(Fraction(key.amount) * Fraction(key.quantity), factor),
+                    scale(exact_of(key.amount) * exact_of(key.quantity), factor),
                     key.fee.tax_category,
                     subscription_id=timeline.subscription_id,
                     source_id=key.fee.fee_id,

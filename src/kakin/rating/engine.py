@@ -40,14 +40,11 @@ from kakin.rating.lines import (
 )
 from kakin.rating.model import ContractInput, UsageEntry
 from kakin.rating.periods import BillingMonth, Period, billing_month_of, billing_period
-from kakin.rating.tax import TaxMode, tax_rate_on, tax_subtotals
+from kakin.rating.tax import RATING_PRECISION, TaxCategory, receivable_totals, tax_rate_on
 from kakin.rating.timeline import SubscriptionTimeline
 from kakin.rating.usage import rated_quantity, remaining_allowance
 
 ZERO: Final = Decimal(0)
-_RATING_PRECISION: Final = 60
-"""Digits of the Decimal arithmetic left (quantities, sums of rounded lines, tax): far
-beyond any amount kakin holds, so none of it rounds (exact amounts are Fractions)."""
 
 
 class _Rater:
@@ -64,6 +61,8 @@ class _Rater:
             for s in sorted(contract.subscriptions, key=lambda s: s.subscription_id)
         }
         self.lines: list[ReceivableLine] = []
+        # Lines share a few tax points: each (category, date) is looked up once.
+        self._tax_rates: dict[tuple[TaxCategory, date], Decimal] = {}
 
     def round_line(self, exact: Fraction) -> Decimal:
         """RATING.md §1 "Line rounding — each receivable line's amount is rounded to the
@@ -73,12 +72,16 @@ class _Rater:
     def add(self, charge: Charge) -> None:
         """A charge becomes a line: rounded once, taxed at the rate valid on its tax point."""
         point = charge.tax_point or (charge.period.end if charge.period else self.period.end)
+        rate = self._tax_rates.get((charge.tax_category, point))
+        if rate is None:
+            rate = tax_rate_on(self.contract.tax_rates, charge.tax_category, point)
+            self._tax_rates[(charge.tax_category, point)] = rate
         self.lines.append(
             ReceivableLine(
                 kind=charge.kind,
                 amount=self.round_line(charge.exact),
                 tax_category=charge.tax_category,
-                tax_rate=tax_rate_on(self.contract.tax_rates, charge.tax_category, point),
+                tax_rate=rate,
                 subscription_id=charge.subscription_id,
                 source_id=charge.source_id,
                 note=charge.note,
@@ -183,6 +186,8 @@ class _Rater:
                 self.add(late)
 
     def rate_discounts(self) -> None:
+        if not self.contract.discounts:
+            return  # most contracts have none: no buckets, no facts to gather
         buckets: dict[BucketKey, Decimal] = defaultdict(Decimal)
         for line in self.lines:
             # RATING.md §5: the target is "the contract's recurring, one-time and usage lines
@@ -250,18 +255,12 @@ class _Rater:
 
     def receivable(self, unrated: tuple[UsageEntry, ...]) -> ReceivableDraft:
         policy = self.policy
-        # RATING.md §7: one tax rounding per rate per receivable, never per line.
-        subtotals = tax_subtotals(
+        totals = receivable_totals(
             [(line.tax_category, line.tax_rate, line.amount) for line in self.lines],
             policy.tax_mode,
             policy.currency,
             policy.tax_rounding,
         )
-        # RATING.md §8: "The lines add up to the receivable's pre-tax total, exactly."
-        lines_total = sum((line.amount for line in self.lines), ZERO)
-        tax_total = sum((s.tax for s in subtotals), ZERO)
-        # RATING.md §7: tax-inclusive — "the total is the sum of the lines".
-        total = lines_total + tax_total if policy.tax_mode is TaxMode.EXCLUSIVE else lines_total
         terms = self.contract.payment_terms
         return ReceivableDraft(
             contract_id=self.contract.contract_id,
@@ -270,10 +269,7 @@ class _Rater:
             currency=policy.currency,
             tax_mode=policy.tax_mode,
             lines=tuple(self.lines),
-            tax_subtotals=subtotals,
-            lines_total=lines_total,
-            tax_total=tax_total,
-            total=total,
+            totals=totals,
             due_date=(
                 due_date(terms, self.month, direct_debit=self.contract.direct_debit)
                 if terms
@@ -285,7 +281,7 @@ class _Rater:
 
 def rate_period(contract: ContractInput, billing_month: BillingMonth) -> ReceivableDraft:
     """Rate one contract for one billing month: its receivable draft (RATING.md §8)."""
-    with decimal.localcontext(prec=_RATING_PRECISION):
+    with decimal.localcontext(prec=RATING_PRECISION):
         return _Rater(contract, billing_month).run()
 
 

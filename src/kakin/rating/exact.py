@@ -8,6 +8,7 @@ no sum of rounded decimals 33.33… can promise. `round_line` then rounds it onc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -21,20 +22,30 @@ Exact = Fraction
 ZERO: Final = Fraction(0)
 
 
-def _whole(magnitude: Fraction, mode: RoundingMode) -> int:
-    """`magnitude` (≥ 0) rounded to a whole number by `mode`."""
-    floor, rest = divmod(magnitude.numerator, magnitude.denominator)
+@functools.lru_cache(maxsize=8192)
+def exact_of(value: Decimal) -> Fraction:
+    """`Fraction(value)`, remembered: a closing converts the same few prices, bounds and
+    quantities of its plans and tariffs thousands of times. (Equal decimals such as `1E+3`
+    and `1000` share an entry: their fractions are equal.)"""
+    return Fraction(value)
+
+
+def _whole(numerator: int, denominator: int, mode: RoundingMode) -> int:
+    """`numerator / denominator` (≥ 0, denominator > 0) rounded to a whole number by `mode`;
+    integer arithmetic only (the closing rounds every line: no Fraction operations)."""
+    floor, rest = divmod(numerator, denominator)
     if rest == 0:
         return floor
-    match RoundingMode(mode):
+    match mode:  # a StrEnum: the tenant's stored text matches its member
         case RoundingMode.FLOOR:
             return floor
         case RoundingMode.CEIL:
             return floor + 1
         case RoundingMode.HALF_UP:
-            return floor + (2 * rest >= magnitude.denominator)
+            return floor + (2 * rest >= denominator)
         case RoundingMode.HALF_EVEN:
-            return round(magnitude)  # Fraction rounds a half to the even neighbour
+            twice = 2 * rest
+            return floor + (twice > denominator or (twice == denominator and floor % 2 == 1))
     raise ValueError(f"unknown rounding mode {mode!r}")
 
 
@@ -43,9 +54,10 @@ def round_line(amount: Fraction, currency: str, mode: RoundingMode) -> Decimal:
     tenant's mode "applied to the magnitude: a floor-rounded discount never exceeds the
     exact discount"."""
     places = minor_units(currency)
-    whole = _whole(abs(amount) * 10**places, mode)
+    numerator = amount.numerator
+    whole = _whole(abs(numerator) * 10**places, amount.denominator, mode)
     rounded = Decimal(whole).scaleb(-places)
-    return -rounded if amount < 0 and whole else rounded
+    return -rounded if numerator < 0 and whole else rounded
 
 
 RoundLine = Callable[[Fraction], Decimal]

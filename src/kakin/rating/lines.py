@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Final
 
 from kakin.rating.periods import BillingMonth, Period
-from kakin.rating.tax import TaxCategory, TaxMode, TaxSubtotal
+from kakin.rating.tax import ReceivableTotals, TaxCategory, TaxMode, TaxSubtotal
 from kakin.rating.usage import UsageEntry
 
 
@@ -81,12 +81,8 @@ class ReceivableLine:
 
 @dataclass(frozen=True, slots=True)
 class ReceivableDraft:
-    """RATING.md §8: one receivable per contract per billing month, as rating makes it.
-
-    `lines_total` is the exact sum of the lines. Tax-exclusive: `total = lines_total +
-    tax_total`. Tax-inclusive: the lines include tax and `total = lines_total`. Either way
-    `pre_tax_total = total − tax_total`.
-    """
+    """RATING.md §8: one receivable per contract per billing month, as rating makes it:
+    its lines and what they add up to (`totals`, `tax.receivable_totals`)."""
 
     contract_id: str
     billing_month: BillingMonth
@@ -94,16 +90,30 @@ class ReceivableDraft:
     currency: str
     tax_mode: TaxMode
     lines: tuple[ReceivableLine, ...]
-    tax_subtotals: tuple[TaxSubtotal, ...]
-    lines_total: Decimal
-    tax_total: Decimal
-    total: Decimal
+    totals: ReceivableTotals
     due_date: date | None
     unrated_usage: tuple[UsageEntry, ...] = ()
 
     @property
+    def tax_subtotals(self) -> tuple[TaxSubtotal, ...]:
+        return self.totals.tax_subtotals
+
+    @property
+    def lines_total(self) -> Decimal:
+        """The exact sum of the lines."""
+        return self.totals.lines_total
+
+    @property
+    def tax_total(self) -> Decimal:
+        return self.totals.tax_total
+
+    @property
+    def total(self) -> Decimal:
+        return self.totals.total
+
+    @property
     def pre_tax_total(self) -> Decimal:
-        return self.total - self.tax_total
+        return self.totals.pre_tax_total
 
     @property
     def requests_payment(self) -> bool:

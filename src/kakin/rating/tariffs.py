@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Final, NamedTuple
 
 from kakin.kit.money import UNIT_PRICE_PLACES
+from kakin.rating.exact import exact_of
 from kakin.rating.proration import FULL, NOTHING
 
 ZERO: Final = Decimal(0)
@@ -206,11 +207,11 @@ class InvalidTariff(ValueError):
 def _need(value: Decimal | None, name: str) -> Fraction:
     if value is None:
         raise InvalidTariff([TariffProblem(name, "is required")])
-    return Fraction(value)
+    return exact_of(value)
 
 
 def _optional(value: Decimal | None) -> Fraction:
-    return Fraction(value) if value is not None else NOTHING
+    return exact_of(value) if value is not None else NOTHING
 
 
 def _band_index(bands: Sequence[Band], q: Decimal) -> int:
@@ -229,12 +230,12 @@ def _graduated_sum(bands: Sequence[Band], q: Fraction, factor: Fraction) -> Frac
     for index, band in enumerate(bands):
         if index > 0 and q <= lower:
             break
-        top = q if band.up_to is None else min(q, Fraction(band.up_to))
+        top = q if band.up_to is None else min(q, exact_of(band.up_to))
         units = max(NOTHING, top - lower)
         total += _optional(band.flat_fee) * factor + _need(band.unit_price, "unit_price") * units
         if band.up_to is None:
             break
-        lower = Fraction(band.up_to)
+        lower = exact_of(band.up_to)
     return total
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from kakin.kit.money import RoundingMode, round_money
 from kakin.rating.versions import version_on
 
 ZERO: Final = Decimal(0)
+RATING_PRECISION: Final = 60
+"""Digits of the Decimal arithmetic of rating (quantities, sums of rounded lines, tax):
+far beyond any amount kakin holds, so none of it rounds (exact amounts are Fractions)."""
 
 
 class TaxCategory(enum.StrEnum):
@@ -123,3 +127,40 @@ def tax_subtotals(
             sums.items(), key=lambda item: (TAX_CATEGORY_ORDER[item[0][0]], item[0][1])
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableTotals:
+    """What a receivable (or a credit note) adds up to from its lines (RATING.md §7, §8):
+    the per-rate subtotals and taxes, the exact sum of the lines, the tax and the total.
+    Tax-exclusive: `total = lines_total + tax_total`; tax-inclusive: the lines include
+    tax and `total = lines_total`. Either way `pre_tax_total = total − tax_total`."""
+
+    tax_subtotals: tuple[TaxSubtotal, ...]
+    lines_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+    @property
+    def pre_tax_total(self) -> Decimal:
+        return self.total - self.tax_total
+
+
+def receivable_totals(
+    amounts: Sequence[tuple[TaxCategory, Decimal, Decimal]],
+    mode: TaxMode,
+    currency: str,
+    rounding: RoundingMode,
+) -> ReceivableTotals:
+    """The totals of a receivable from its lines' (category, rate, amount), amounts already
+    rounded by line rounding: the one place a receivable's money is assembled, for the
+    closing, the preview, the simulation and credit notes. Tax is rounded once per rate
+    (RATING.md §7 "one tax rounding per rate per receivable, never per line"); the sums are
+    exact (RATING.md §8: "The lines add up to the receivable's pre-tax total, exactly")."""
+    with decimal.localcontext(prec=RATING_PRECISION):
+        subtotals = tax_subtotals(amounts, mode, currency, rounding)
+        lines_total = sum((amount for _, _, amount in amounts), ZERO)
+        tax_total = sum((s.tax for s in subtotals), ZERO)
+        # RATING.md §7: tax-inclusive — "the total is the sum of the lines".
+        total = lines_total + tax_total if mode is TaxMode.EXCLUSIVE else lines_total
+    return ReceivableTotals(subtotals, lines_total, tax_total, total)

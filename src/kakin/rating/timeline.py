@@ -228,6 +228,8 @@ class SubscriptionTimeline:
     def override_on(self, target_id: str, day: date) -> PriceOverride | None:
         """RATING.md §3: the negotiated price (相対価格) in force on `day`: of the overrides
         of `target_id` not ended by `day`, the latest (of one day's, the last listed)."""
+        if not self.subscription.overrides:
+            return None  # most subscriptions pay their plan's prices
         return version_on(
             (
                 override

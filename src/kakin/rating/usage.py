@@ -41,8 +41,10 @@ def rated_quantity(raw: Decimal, unit: Decimal) -> Decimal:
         raise ValueError("a usage item's unit must be above zero")
     if raw < 0:
         raise ValueError("a raw usage quantity is never negative")
-    quotient = Fraction(raw) / Fraction(unit)  # exact: ceil(1/3) must not see 0.333…4
-    return Decimal(-(-quotient.numerator // quotient.denominator))
+    # exact, in integers: ceil(1/3) must not see 0.333…4
+    raw_n, raw_d = raw.as_integer_ratio()
+    unit_n, unit_d = unit.as_integer_ratio()
+    return Decimal(-(-raw_n * unit_d // (raw_d * unit_n)))
 
 
 def chargeable_quantity(q: Decimal, allowance: Decimal) -> Decimal:
