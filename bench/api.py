@@ -1,9 +1,10 @@
 """API benchmark (issue 2): bulk registration, get by id and search, against a database floor.
 
 Starts `kakin serve` on loopback with PostgreSQL, bulk-registers customers with encryption,
-then measures under concurrency 8 `GET /v1/customers/{id}` and a search by `free_1`, and the
-same number of bare primary-key SELECTs through the same driver (psycopg) as the floor.
-Prints one JSON object.
+then measures under concurrency 8 `GET /v1/customers/{id}` and a search by `free_1` with wrk
+(outside the server's Python and outside this script's), and as the floor the same number
+of bare SELECTs of the same rows by the same key with pgbench, at the same concurrency.
+Prints one JSON object. Needs `wrk` and `pgbench` (Debian: wrk, postgresql-client).
 
     python bench/api.py                       # 100,000 customers (the issue's figures)
     python bench/api.py --customers 2000 --requests 200   # the CI smoke run
@@ -17,7 +18,10 @@ import base64
 import json
 import os
 import random
+import re
 import secrets
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -26,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -37,6 +42,14 @@ ADMIN_URL = os.environ.get(
 )
 CONCURRENCY = 8
 BATCH = 1000
+WRK = shutil.which("wrk") or "wrk"
+PGBENCH = shutil.which("pgbench") or "pgbench"
+WRK_THREADS = 2
+"""Load-generator threads (wrk's and pgbench's): the machine has two cores."""
+WRK_MAX_SECONDS = 600
+"""wrk runs for a duration; api.lua stops each thread after its share of requests first."""
+PGBENCH_MAX_SCRIPTS = 128
+SAFE_ID = re.compile(r"[A-Za-z0-9_]+")
 
 
 def free_port() -> int:
@@ -92,114 +105,200 @@ def customer(i: int) -> dict[str, Any]:
     }
 
 
-async def timed_requests(n: int, call: Any, concurrency: int) -> list[float]:
-    latencies: list[float] = []
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
-
-    async def worker() -> None:
-        while not queue.empty():
-            i = queue.get_nowait()
-            start = time.perf_counter()
-            await call(i)
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
-
-
-async def run(
-    args: argparse.Namespace, base_url: str, db_url: str, creds: dict[str, str]
-) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
-        token_response = await http.post(
-            "/v1/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(creds["client_id"], creds["client_secret"]),
-        )
-        token_response.raise_for_status()
-        headers = {"Authorization": f"Bearer {token_response.json()['access_token']}"}
-
-        ids: list[str] = []
-        batches = [
-            [customer(i) for i in range(start, min(start + BATCH, args.customers))]
-            for start in range(0, args.customers, BATCH)
-        ]
-        started = time.perf_counter()
-        semaphore = asyncio.Semaphore(2)
-
-        async def register(batch: list[dict[str, Any]]) -> None:
-            async with semaphore:
-                response = await http.post(
-                    "/v1/customers/bulk", json={"customers": batch}, headers=headers
-                )
-                response.raise_for_status()
-                ids.extend(item["id"] for item in response.json()["items"])
-
-        await asyncio.gather(*(register(b) for b in batches))
-        register_s = time.perf_counter() - started
-
-        # The state a running server is in: autovacuum has analysed the new rows.
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("ANALYZE")
-
-        rng = random.Random(7)
-        sample = [rng.choice(ids) for _ in range(args.requests)]
-
-        async def get_one(i: int) -> None:
-            response = await http.get(f"/v1/customers/{sample[i]}", headers=headers)
-            assert response.status_code == 200, response.text
-
-        async def search_one(i: int) -> None:
-            shop = f"shop-{rng.randrange(max(1, args.customers // 10))}"
-            response = await http.get("/v1/customers", params={"free_1": shop}, headers=headers)
-            assert response.status_code == 200, response.text
-
-        c = args.concurrency
-        await timed_requests(min(200, args.requests), get_one, c)  # warm-up
-        get_ms = await timed_requests(args.requests, get_one, c)
-        search_ms = await timed_requests(args.requests, search_one, c)
-
-    connections = [
-        await psycopg.AsyncConnection.connect(db_url, autocommit=True)
-        for _ in range(args.concurrency)
+async def register_all(
+    http: httpx.AsyncClient, headers: dict[str, str], count: int
+) -> tuple[list[str], float]:
+    """Bulk-register `count` customers, two requests in flight; their ids and the seconds."""
+    ids: list[str] = []
+    batches = [
+        [customer(i) for i in range(start, min(start + BATCH, count))]
+        for start in range(0, count, BATCH)
     ]
-    pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
-    for conn in connections:
-        pool.put_nowait(conn)
+    semaphore = asyncio.Semaphore(2)
 
-    async def floor_one(i: int) -> None:
-        conn = await pool.get()
-        try:
-            cur = await conn.execute(
-                "SELECT * FROM customers WHERE tenant_id = %s AND id = %s",
-                (creds["tenant_id"], sample[i]),
+    async def register(batch: list[dict[str, Any]]) -> None:
+        async with semaphore:
+            response = await http.post(
+                "/v1/customers/bulk", json={"customers": batch}, headers=headers
             )
-            assert await cur.fetchone() is not None
-        finally:
-            pool.put_nowait(conn)
+            response.raise_for_status()
+            ids.extend(item["id"] for item in response.json()["items"])
 
-    floor_ms = await timed_requests(args.requests, floor_one, args.concurrency)
-    for conn in connections:
-        await conn.close()
+    started = time.perf_counter()
+    await asyncio.gather(*(register(b) for b in batches))
+    return ids, time.perf_counter() - started
+
+
+async def access_token(http: httpx.AsyncClient, creds: dict[str, str]) -> str:
+    response = await http.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def wrk(
+    base_url: str, token: str, paths: list[str], requests: int, concurrency: int, work: Path
+) -> dict[str, float]:
+    """`requests` GETs of `paths` by wrk, `concurrency` connections; latency in ms."""
+    paths_file = work / "paths.txt"
+    paths_file.write_text("\n".join(paths) + "\n")
+    threads = min(WRK_THREADS, concurrency)
+    per_thread = max(1, requests // threads)
+    with subprocess.Popen(
+        [
+            WRK,
+            f"--threads={threads}",
+            f"--connections={concurrency}",
+            f"--duration={WRK_MAX_SECONDS}s",
+            "--timeout=30s",
+            f"--script={ROOT / 'bench' / 'api.lua'}",
+            base_url,
+            "--",
+            token,
+            str(paths_file),
+            str(per_thread),
+            str(threads),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        said: list[str] = []
+        for message in process.stderr:  # api.lua: each thread says when it has its answers
+            said.append(message)
+            if said.count("WRK_THREAD_DONE\n") == threads:
+                process.send_signal(signal.SIGINT)  # wakes wrk's main thread to report
+                break
+        out = process.stdout.read()
+        if process.wait() != 0 or "WRK_JSON " not in out:
+            raise SystemExit(f"wrk failed: {''.join(said)}{process.stderr.read()}")
+    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
+    result = json.loads(line.removeprefix("WRK_JSON "))
+    if result["failed"] or result["socket_errors"]:
+        raise SystemExit(f"wrk: requests failed: {result}")
+    return {
+        "requests": result["requests"],
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "per_s": result["requests"] / (result["duration_us"] / 1e6),
+    }
+
+
+def pgbench_floor(
+    db_url: str, tenant_id: str, ids: list[str], requests: int, concurrency: int, work: Path
+) -> dict[str, float]:
+    """The floor: pgbench selecting the same rows by the same key, `concurrency` clients.
+
+    pgbench variables cannot hold strings it did not read itself, so each id is its own
+    one-statement script (pgbench picks one at random per transaction, up to 128 ids);
+    prepared statements, as psycopg prepares a query the server runs repeatedly.
+    """
+    url = urlsplit(db_url)
+    scripts = []
+    for n, customer_id in enumerate(dict.fromkeys(ids).keys()):
+        if n == PGBENCH_MAX_SCRIPTS:
+            break
+        if not (SAFE_ID.fullmatch(tenant_id) and SAFE_ID.fullmatch(customer_id)):
+            raise SystemExit(f"unexpected id {customer_id!r}")
+        script = work / f"floor_{n}.sql"
+        script.write_text(
+            "SELECT * FROM customers"  # noqa: S608 - both ids match SAFE_ID
+            f" WHERE tenant_id = '{tenant_id}' AND id = '{customer_id}';\n"
+        )
+        scripts += ["-f", f"{script}@1"]
+    logs = work / "floor_log"
+    command = [
+        PGBENCH,
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={concurrency}",
+        f"--jobs={min(WRK_THREADS, concurrency)}",
+        f"--host={url.hostname or '127.0.0.1'}",
+        f"--port={url.port or 5432}",
+        f"--username={url.username or 'postgres'}",
+        *scripts,
+    ]
+    subprocess.run(  # warm-up: connections' first statements, catalogue caches
+        [*command, "--transactions=20", url.path.lstrip("/")], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *command,
+            f"--transactions={max(1, requests // concurrency)}",
+            "--log",
+            f"--log-prefix={logs}",
+            url.path.lstrip("/"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    # per-transaction log lines: client_id transaction_no latency_us script_no epoch epoch_us
+    latencies = [
+        int(line.split()[2]) / 1000
+        for log in work.glob("floor_log.*")
+        for line in log.read_text().splitlines()
+    ]
+    return {
+        "requests": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+def run(
+    args: argparse.Namespace, base_url: str, db_url: str, creds: dict[str, str], work: Path
+) -> dict[str, Any]:
+    async def prepare() -> tuple[str, list[str], float]:
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
+            token = await access_token(http, creds)
+            ids, seconds = await register_all(
+                http, {"Authorization": f"Bearer {token}"}, args.customers
+            )
+        return token, ids, seconds
+
+    token, ids, register_s = asyncio.run(prepare())
+    # The state a running server is in: autovacuum has analysed the new rows.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+    rng = random.Random(7)
+    c = args.concurrency
+    get_paths = [f"/v1/customers/{rng.choice(ids)}" for _ in range(args.requests)]
+    shops = max(1, args.customers // 10)
+    search_paths = [
+        f"/v1/customers?free_1=shop-{rng.randrange(shops)}" for _ in range(args.requests)
+    ]
+    wrk(base_url, token, get_paths, min(200, args.requests), c, work)  # warm-up
+    get = wrk(base_url, token, get_paths, args.requests, c, work)
+    search = wrk(base_url, token, search_paths, args.requests, c, work)
+    floor = pgbench_floor(
+        db_url, creds["tenant_id"], [p.rsplit("/", 1)[1] for p in get_paths], args.requests, c, work
+    )
 
     return {
         "database": "postgresql",
+        "load_generator": "wrk",
+        "floor_client": "pgbench",
         "customers": args.customers,
         "requests": args.requests,
-        "concurrency": args.concurrency,
+        "concurrency": c,
         "server_workers": args.workers,
         "customers_per_s": round(args.customers / register_s, 1),
-        "get_p50_ms": round(statistics.median(get_ms), 2),
-        "get_p99_ms": round(percentile(get_ms, 99), 2),
-        "search_p50_ms": round(statistics.median(search_ms), 2),
-        "search_p99_ms": round(percentile(search_ms, 99), 2),
-        "floor_get_p50_ms": round(statistics.median(floor_ms), 3),
-        "floor_get_p99_ms": round(percentile(floor_ms, 99), 3),
-        "get_p99_over_floor": round(
-            percentile(get_ms, 99) / max(percentile(floor_ms, 99), 1e-6), 1
-        ),
+        "get_p50_ms": round(get["p50_ms"], 2),
+        "get_p99_ms": round(get["p99_ms"], 2),
+        "get_per_s": round(get["per_s"], 1),
+        "search_p50_ms": round(search["p50_ms"], 2),
+        "search_p99_ms": round(search["p99_ms"], 2),
+        "search_per_s": round(search["per_s"], 1),
+        "floor_get_p50_ms": round(floor["p50_ms"], 3),
+        "floor_get_p99_ms": round(floor["p99_ms"], 3),
+        "get_p99_over_floor": round(get["p99_ms"] / max(floor["p99_ms"], 1e-6), 1),
+        "search_p99_over_floor": round(search["p99_ms"] / max(floor["p99_ms"], 1e-6), 1),
     }
 
 
@@ -222,27 +321,29 @@ def main() -> None:
             "KAKIN_VAR_DIR": var_dir,
             "KAKIN_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
-        created = subprocess.run(
-            [KAKIN, "tenant", "create", "bench", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        creds = json.loads(created.stdout.strip().splitlines()[-1])
-        server = subprocess.Popen(
-            [KAKIN, "serve", "--port", str(port), "--workers", str(args.workers)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_until_up(base_url, server)
-            result = asyncio.run(run(args, base_url, db_url, creds))
+            created = subprocess.run(
+                [KAKIN, "tenant", "create", "bench", "--json"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            creds = json.loads(created.stdout.strip().splitlines()[-1])
+            server = subprocess.Popen(
+                [KAKIN, "serve", "--port", str(port), "--workers", str(args.workers)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                base_url = f"http://127.0.0.1:{port}"
+                wait_until_up(base_url, server)
+                result = run(args, base_url, db_url, creds, Path(var_dir))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
             drop_database(db_name)
     print(json.dumps(result))
 

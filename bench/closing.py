@@ -540,6 +540,64 @@ def measure_floor(db_url: str, tenant_id: str) -> dict[str, float]:
     }
 
 
+def measure_copy_floor(db_url: str, tenant_id: str, first_record_id: str) -> float:
+    """Records/s of a plain COPY of the file's rows as stored (record ids from
+    `first_record_id` on), already rendered as COPY text, into a scratch table shaped like
+    `usage_records` (same columns and indexes): what the database alone takes to store them.
+    On SQLite one executemany of the same rows."""
+    select = (
+        "SELECT * FROM usage_records WHERE tenant_id = {p} AND record_id >= {p} ORDER BY record_id"
+    )
+    if db_url.startswith("postgresql"):
+        with psycopg.connect(db_url) as conn:
+            text = bytearray()
+            with conn.cursor() as cur:
+                query = f"COPY ({select.format(p='%s')}) TO STDOUT"
+                with cur.copy(query, (tenant_id, first_record_id)) as out:
+                    for block in out:
+                        text += block
+            rows = text.count(b"\n")
+            conn.execute("DROP TABLE IF EXISTS bench_floor_usage")
+            conn.execute("CREATE TABLE bench_floor_usage (LIKE usage_records INCLUDING ALL)")
+            conn.commit()
+            view = memoryview(text)
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY bench_floor_usage FROM STDIN") as copy:
+                for start in range(0, len(view), 1 << 20):
+                    copy.write(view[start : start + (1 << 20)])
+            conn.commit()
+            elapsed = time.perf_counter() - started
+            conn.execute("DROP TABLE bench_floor_usage")
+            conn.commit()
+        return rows / elapsed
+    import sqlite3  # noqa: PLC0415
+
+    conn3 = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    found = conn3.execute(select.format(p="?"), (tenant_id, first_record_id)).fetchall()
+    (ddl,) = conn3.execute("SELECT sql FROM sqlite_master WHERE name = 'usage_records'").fetchone()
+    conn3.execute("DROP TABLE IF EXISTS bench_floor_usage")
+    conn3.execute(ddl.replace("usage_records", "bench_floor_usage", 1))
+    for (index,) in conn3.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_records'"
+        " AND sql IS NOT NULL"
+    ).fetchall():
+        conn3.execute(
+            index.replace("ix_usage", "ix_floor_usage").replace(
+                "usage_records", "bench_floor_usage"
+            )
+        )
+    conn3.commit()
+    started = time.perf_counter()
+    if found:
+        marks = ", ".join("?" * len(found[0]))
+        conn3.executemany(f"INSERT INTO bench_floor_usage VALUES ({marks})", found)  # noqa: S608
+    conn3.commit()
+    elapsed = time.perf_counter() - started
+    conn3.execute("DROP TABLE bench_floor_usage")
+    conn3.close()
+    return len(found) / elapsed
+
+
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -584,7 +642,9 @@ def import_and_roll_up(
     return file_s, inner_s, rollup_s
 
 
-def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) -> dict[str, Any]:
+def run(  # noqa: PLR0915 - the phases of the run in order
+    args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path
+) -> dict[str, Any]:
     timings: dict[str, float] = {}
     created = subprocess.run(
         [KAKIN, "tenant", "create", "bench", "--json"],
@@ -650,6 +710,26 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
         server.wait(timeout=30)
 
     file_s, inner_s, rollup_s = import_and_roll_up(csv_path, tenant_id, env)
+    copy_floor = measure_copy_floor(db_url, tenant_id, file_records[0]["record_id"])
+    ingestion = {
+        "database": "sqlite" if args.sqlite else "postgresql",
+        "contracts": args.contracts,
+        "subscriptions": len(tables["subscriptions"]),
+        "discounts": len(tables["discounts"]),
+        "usage_records": args.usage,
+        "api_records": len(api_records),
+        "file_records": len(file_records),
+        "ingest_api_records_per_s": round(len(api_records) / api_s, 1) if api_records else None,
+        "ingest_file_records_per_s": round(len(file_records) / file_s, 1),
+        "ingest_file_in_process_records_per_s": (
+            round(len(file_records) / inner_s, 1) if inner_s else None
+        ),
+        "copy_floor_records_per_s": round(copy_floor, 1),
+        "ingest_file_over_copy_floor": round(len(file_records) / file_s / copy_floor, 3),
+        "rollup_s": round(rollup_s, 2),
+    }
+    if args.ingest_only:
+        return ingestion | {"setup": {k: round(v, 2) for k, v in timings.items()}}
 
     # Autovacuum may be off or not yet have run (it is off on the benchmark machine): the
     # bulk-loaded tables would have no statistics and the planner would guess badly.
@@ -664,20 +744,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) 
     # --contracts 10000 and the default 100,000) should stay within 20 % of each other.
     per_contract_ms = 1000 * closing["closing_s"] / max(args.contracts, 1)
     floor_per_contract_ms = 1000 * floor["floor_s"] / max(args.contracts, 1)
-    return {
-        "database": "sqlite" if args.sqlite else "postgresql",
-        "contracts": args.contracts,
-        "subscriptions": len(tables["subscriptions"]),
-        "discounts": len(tables["discounts"]),
-        "usage_records": args.usage,
-        "api_records": len(api_records),
-        "file_records": len(file_records),
-        "ingest_api_records_per_s": round(len(api_records) / api_s, 1) if api_records else None,
-        "ingest_file_records_per_s": round(len(file_records) / file_s, 1),
-        "ingest_file_in_process_records_per_s": (
-            round(len(file_records) / inner_s, 1) if inner_s else None
-        ),
-        "rollup_s": round(rollup_s, 2),
+    return ingestion | {
         "closing_workers": workers,
         "closing_chunk_size": closing["chunk_size"],
         "closing_s": round(closing["closing_s"], 2),
@@ -724,6 +791,9 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=None, help="uvicorn workers")
     parser.add_argument(
         "--keep", action="store_true", help="keep the PostgreSQL database (for profiling)"
+    )
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="measure the usage ingestion, not the closing"
     )
     args = parser.parse_args()
     if args.server_workers is None:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kakin.kit.crypto import load_or_create_master_key
-from kakin.kit.db import make_engine, make_session_factory
+from kakin.kit.db import make_engine, make_read_session_factory, make_session_factory
 from kakin.settings import Settings
 from kakin.tenancy.keys import Keyring
 
@@ -20,6 +20,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     keyring: Keyring
+    read_sessions: sessionmaker[Session]
+    """Sessions that only read, in autocommit (kit.db.make_read_session_factory)."""
     extras: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -30,7 +32,13 @@ class Runtime:
         master_key = load_or_create_master_key(
             settings.master_key, Path(settings.var_dir) / "master.key"
         )
-        return cls(settings, engine, sessions, Keyring(master_key, sessions))
+        return cls(
+            settings,
+            engine,
+            sessions,
+            Keyring(master_key, sessions),
+            make_read_session_factory(engine),
+        )
 
     def close(self) -> None:
         self.engine.dispose()

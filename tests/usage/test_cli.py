@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kakin.cli import app
 from kakin.runtime import Runtime
+from kakin.usage import csv_import
 from tests.factories.api import Api
 from tests.factories.usage import new_subscription, new_usage_item
 
@@ -153,3 +155,38 @@ def test_out_of_bounds_fields_are_refused_naming_the_line_and_field(
     assert "line 7, used_at: must lie between 1900-01-01 and 2199-12-31" in result.output
     assert "nothing was stored" in result.output
     assert _ids(api) == []
+
+
+def test_a_file_checked_by_worker_processes_keeps_every_rule_and_line_number(
+    cli: CliRunner, api: Api, runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parallel reading (ranges of the file in forked workers, here ~200 bytes each)
+    names the same lines, finds repeats across ranges, and stores all or nothing."""
+    monkeypatch.setattr(csv_import, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(csv_import, "RANGE_BYTES", 200)
+    sub = new_subscription(runtime, api.tenant_id, start="2026-11-01")
+    _, item = new_usage_item(runtime, api.tenant_id)
+
+    def line(n: int, quantity: str = "1") -> str:
+        return f"w-{n},{sub.id},,{item},{quantity},2026-11-05T10:00:00+09:00\r\n"
+
+    good = [line(n, f"{n}.5") for n in range(1, 31)]
+    path = tmp_path / "big.csv"
+    crlf = HEADER.replace("\n", "\r\n")
+    path.write_text(crlf + "".join([*good[:20], line(21, "-1"), *good[21:]]), encoding="utf-8")
+    result = cli.invoke(app, ["usage", "import", str(path), "-t", api.tenant_id])
+    assert result.exit_code == 1, result.output
+    assert "line 22, quantity: must not be negative" in result.output
+    assert _ids(api) == []
+    path.write_text(crlf + "".join(good) + line(3, "3.5") + line(4, "9"), encoding="utf-8")
+    result = cli.invoke(app, ["usage", "import", str(path), "-t", api.tenant_id])
+    assert result.exit_code == 1, result.output
+    assert "line 33, record_id: already registered with other content" in result.output
+    assert "line 32" not in result.output  # w-3 again with the same content: a duplicate
+    assert _ids(api) == []
+    path.write_text(HEADER + "".join(good) + line(3, "3.5"), encoding="utf-8")
+    result = cli.invoke(app, ["usage", "import", str(path), "-t", api.tenant_id])
+    assert result.exit_code == 0, result.output
+    assert "accepted 30, duplicates 1" in result.output
+    assert len(_ids(api)) == 30
+    assert api.get("/v1/usage-records/w-30").json()["quantity"] == "30.5"

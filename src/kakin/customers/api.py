@@ -28,10 +28,11 @@ from kakin.customers.schemas import (
     GroupOut,
     GroupSearch,
 )
-from kakin.kit.concurrency import set_etag
+from kakin.kit.concurrency import etag, set_etag
 from kakin.kit.errors import InvalidRequest, Problem
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from kakin.tenancy.deps import Customers
+from kakin.kit.responses import json_response
+from kakin.tenancy.deps import Customers, CustomersReader
 from kakin.tenancy.errors import TenantLimitReached
 
 
@@ -70,22 +71,20 @@ def register_customer(ctx: Customers, data: CustomerIn, response: Response) -> C
     responses=_responses(TenantLimitReached, InvalidRequest),
     operation_id="createCustomersInBulk",
 )
-def register_customers(ctx: Customers, data: CustomersBulkIn) -> CustomersBulkOut:
+def register_customers(ctx: Customers, data: CustomersBulkIn) -> Response:
     """Register up to 1,000 customers at once: all of them, or (on any error) none.
 
     Every bad item is reported with its pointer `/body/customers/<index>/<field>`.
     """
     items = service.create_customers(ctx.session, ctx.cipher, ctx.tenant, data.customers)
-    return CustomersBulkOut(items=items)
+    return json_response(CustomersBulkOut(items=items), status.HTTP_201_CREATED)
 
 
 @customers.get("", response_model=Page[CustomerOut])
-def search_customers(
-    ctx: Customers, search: Annotated[CustomerSearch, Query()]
-) -> Page[CustomerOut]:
+def search_customers(ctx: CustomersReader, search: Annotated[CustomerSearch, Query()]) -> Response:
     """Search customers. Prefer `POST /v1/customers/search` for name, kana, phone or
     e-mail: query strings end up in access logs."""
-    return service.search_customers(ctx.session, ctx.cipher, search)
+    return json_response(service.search_customers(ctx.session, ctx.cipher, search))
 
 
 @customers.post("/search", response_model=Page[CustomerOut], operation_id="searchCustomers")
@@ -95,10 +94,9 @@ def search_customers_by_body(ctx: Customers, search: CustomerSearch) -> Page[Cus
 
 
 @customers.get("/{customer_id}", response_model=CustomerOut, responses=_responses(CustomerNotFound))
-def read_customer(ctx: Customers, customer_id: str, response: Response) -> CustomerOut:
-    row = service.get_customer(ctx.session, customer_id)
-    set_etag(response, row.version)
-    return service.decrypt_customer(ctx.cipher, row)
+def read_customer(ctx: CustomersReader, customer_id: str) -> Response:
+    version, out = service.read_customer(ctx.session, ctx.cipher, customer_id)
+    return json_response(out, headers={"ETag": etag(version)})
 
 
 @customers.patch(

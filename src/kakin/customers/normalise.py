@@ -74,6 +74,10 @@ def _text(value: str) -> str:
 
 
 def _no_controls(value: str) -> str:
+    # str.isprintable (in C) is False for every Cc and Cf character: most values need no
+    # walk in Python (those with other non-printables, e.g. U+3000, take the exact one)
+    if value.isprintable():
+        return value
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
         raise ValueError("must not contain control characters")
     return value

@@ -47,15 +47,21 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every check (json.dumps with options builds a new one per call)."""
+
+
 def check_free_json(value: Any) -> Any:
     """Refuse a `free` object deeper than `FREE_JSON_DEPTH` or larger than
     `FREE_JSON_BYTES` (before it is validated any further)."""
     if value is None or not isinstance(value, dict):
         return value  # not an object: the type check answers it
+    if not value:
+        return value
     if _json_depth(value) > FREE_JSON_DEPTH:
         raise ValueError(f"nests deeper than {FREE_JSON_DEPTH} levels")
     try:
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        size = len(_COMPACT_JSON.encode(value).encode())
     except (TypeError, ValueError, RecursionError):
         raise ValueError("must be a JSON object") from None
     if size > FREE_JSON_BYTES:

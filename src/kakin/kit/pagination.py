@@ -47,10 +47,21 @@ def paginate(
     cursor: str | None,
     limit: int,
     to_item: Callable[[Any], T],
+    *,
+    rows: bool = False,
 ) -> Page[T]:
-    """Run `statement` ordered by `id_column`, after `cursor`, one row more than `limit`."""
+    """Run `statement` ordered by `id_column`, after `cursor`, one row more than `limit`.
+
+    `to_item` gets each row's one entity, or with `rows=True` the row itself (for a
+    statement selecting columns)."""
     return paginate_rows(
-        session, statement, id_column, cursor, limit, lambda rows: [to_item(r) for r in rows]
+        session,
+        statement,
+        id_column,
+        cursor,
+        limit,
+        lambda page: [to_item(r) for r in page],
+        rows=rows,
     )
 
 
@@ -61,13 +72,16 @@ def paginate_rows(
     cursor: str | None,
     limit: int,
     to_items: Callable[[Sequence[Any]], list[T]],
+    *,
+    rows: bool = False,
 ) -> Page[T]:
     """`paginate` whose items are made from the page's rows at once — for items that need
     one more query over the whole page (never one per row)."""
     if cursor:
         statement = statement.where(id_column > decode_cursor(cursor))
-    rows: Sequence[Any] = session.scalars(statement.order_by(id_column).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(getattr(rows[-1], id_column.key)) if more and rows else None
-    return Page[T](items=to_items(rows), next_cursor=next_cursor)
+    result = session.execute(statement.order_by(id_column).limit(limit + 1))
+    page: Sequence[Any] = result.all() if rows else result.scalars().all()
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = encode_cursor(getattr(page[-1], id_column.key)) if more and page else None
+    return Page[T](items=to_items(page), next_cursor=next_cursor)

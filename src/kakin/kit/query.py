@@ -40,7 +40,8 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_query_parameters(request: Request) -> None:
+async def reject_unknown_query_parameters(request: Request) -> None:
+    # async: it does no I/O, so it runs on the event loop instead of a worker thread
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

@@ -15,15 +15,16 @@ Two rules hold here for every route alike, because every route passes here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security, params
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kakin.kit.concurrency import is_lost_race, lost_race
-from kakin.kit.crypto import FieldCipher
+from kakin.kit.crypto import FieldCipher, hash_secret
 from kakin.kit.errors import Unauthorized
 from kakin.kit.idempotency import (
     STATE_KEY,
@@ -36,6 +37,7 @@ from kakin.kit.idempotency import (
 )
 from kakin.kit.openapi import CLIENT_CREDENTIALS
 from kakin.runtime import Runtime
+from kakin.tenancy.access_cache import ACCESS_CACHE, Grant, TenantSnapshot
 from kakin.tenancy.errors import FunctionDisabled, InsufficientScope
 from kakin.tenancy.idempotency import DatabaseIdempotencyStore
 from kakin.tenancy.models import Tenant
@@ -50,25 +52,37 @@ def get_runtime(request: Request) -> Runtime:
 
 @dataclass
 class ApiContext:
-    """Who is calling, for which tenant, with the tenant-scoped session of this request."""
+    """Who is calling, for which tenant, with the tenant-scoped session of this request.
+
+    `tenant` is the tenant row as an object of `session`, made on first use from the
+    snapshot the request was authenticated with (tenancy.access_cache): routes that never
+    read it cost nothing for it.
+    """
 
     session: Session
-    tenant: Tenant
+    snapshot: TenantSnapshot
     actor: str
-    scopes: list[str]
+    scopes: tuple[str, ...]
     runtime: Runtime
     after_commit: list[Callable[[], Any]] = field(default_factory=list)
+    _tenant: Tenant | None = field(default=None, repr=False)
+
+    @property
+    def tenant(self) -> Tenant:
+        if self._tenant is None:
+            self._tenant = self.snapshot.attach(self.session)
+        return self._tenant
 
     @property
     def tenant_id(self) -> str:
-        return self.tenant.tenant_id
+        return self.snapshot.tenant_id
 
     @property
     def cipher(self) -> FieldCipher:
         return self.runtime.keyring.cipher(self.tenant_id)
 
     def has_function(self, function: str) -> bool:
-        return function in self.tenant.functions
+        return function in self.snapshot.functions
 
 
 def bearer_token(request: Request) -> str:
@@ -79,26 +93,37 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def open_context(runtime: Runtime, token: str) -> tuple[Session, Tenant, list[str], str]:
-    """Validate `token` and return a scoped session (transaction begun) for its tenant."""
+def _invalid_token() -> Unauthorized:
+    return Unauthorized("the access token is unknown, expired or revoked", error="invalid_token")
+
+
+def token_tenant(token: str) -> str:
+    """The tenant id the token names (its session is scoped to it before any query)."""
     tenant_id = tenant_of_credential(token)
     if tenant_id is None:
         raise Unauthorized("the access token is not valid", error="invalid_token")
-    session = runtime.sessions()
-    session.info["tenant_id"] = tenant_id
+    return tenant_id
+
+
+def cached_access(token_hash: str) -> tuple[Grant, TenantSnapshot] | None:
+    """The grant and tenant this process validated within ACCESS_CACHE_SECONDS, if any."""
+    grant = ACCESS_CACHE.grant(token_hash)
+    if grant is None:
+        return None
+    snapshot = ACCESS_CACHE.tenant(grant.tenant_id)
+    return None if snapshot is None else (grant, snapshot)
+
+
+def authenticate(session: Session, token: str, token_hash: str) -> tuple[Grant, Tenant]:
+    """The database's answer for `token` (one query in `session`), remembered in the cache."""
     try:
-        session.begin()
-        row, tenant = authenticate_token(session, token)
+        access, tenant = authenticate_token(session, token)
     except InvalidToken:
-        session.close()
-        raise Unauthorized(
-            "the access token is unknown, expired or revoked", error="invalid_token"
-        ) from None
-    except BaseException:
-        session.close()
-        raise
-    session.info["actor"] = f"api_client:{row.client_id}"
-    return session, tenant, list(row.scopes), row.client_id
+        raise _invalid_token() from None
+    grant = Grant(tenant.tenant_id, access.client_id, tuple(access.scopes))
+    ACCESS_CACHE.remember(token_hash, grant, access.expires_at)
+    ACCESS_CACHE.remember_tenant(TenantSnapshot.of(tenant))
+    return grant, tenant
 
 
 def idempotency_store(runtime: Runtime) -> DatabaseIdempotencyStore:
@@ -115,12 +140,38 @@ class ScopeGuard:
     every scope). A function scope also needs the tenant's function switch of the same
     name on (seed 000: a tenant may use only the functions it needs); `admin` is not a
     function and cannot be switched off, so an admin can always switch functions back on.
+
+    The token and tenant come from this process's cache (tenancy.access_cache) when it
+    has them; an `admin` request always reads both from the database, so the tenant it
+    changes is the current row.
     """
 
     def __init__(self, scope: str) -> None:
         if scope not in ALL_SCOPES:
             raise ValueError(f"unknown scope {scope!r}")
         self.scope = scope
+
+    def check(self, grant: Grant, snapshot: TenantSnapshot) -> None:
+        if self.scope in ALL_FUNCTIONS and self.scope not in snapshot.functions:
+            raise FunctionDisabled(f"the {self.scope} function is not enabled for this tenant")
+        if self.scope not in grant.scopes:
+            raise InsufficientScope(
+                f"this request needs the '{self.scope}' scope", error="insufficient_scope"
+            )
+
+    def context(self, runtime: Runtime, session: Session, token: str) -> ApiContext:
+        """Authenticate `token` (from the cache, else in `session`) and check the scope."""
+        token_hash = hash_secret(token)
+        cached = None if self.scope == ADMIN_SCOPE else cached_access(token_hash)
+        tenant: Tenant | None = None
+        if cached is None:
+            grant, tenant = authenticate(session, token, token_hash)
+            snapshot = TenantSnapshot.of(tenant)
+        else:
+            grant, snapshot = cached
+        self.check(grant, snapshot)
+        session.info["actor"] = actor = f"api_client:{grant.client_id}"
+        return ApiContext(session, snapshot, actor, grant.scopes, runtime, _tenant=tenant)
 
     def __call__(
         self,
@@ -130,22 +181,19 @@ class ScopeGuard:
         _: Annotated[str | None, Security(CLIENT_CREDENTIALS)] = None,
     ) -> Iterator[ApiContext]:
         runtime = get_runtime(request)
-        session, tenant, scopes, client_id = open_context(runtime, bearer_token(request))
+        token = bearer_token(request)
+        session = runtime.sessions()
+        session.info["tenant_id"] = token_tenant(token)
         reservation: Reservation | None = None
         try:
-            if self.scope in ALL_FUNCTIONS and self.scope not in tenant.functions:
-                raise FunctionDisabled(f"the {self.scope} function is not enabled for this tenant")
-            if self.scope not in scopes:
-                raise InsufficientScope(
-                    f"this request needs the '{self.scope}' scope", error="insufficient_scope"
-                )
+            session.begin()
+            ctx = self.context(runtime, session, token)
             if idempotent is not None:
                 check_key(idempotent.key)
                 store = idempotency_store(runtime)
                 reservation = reserve(lambda: store.attempt(session, idempotent))
                 setattr(request.state, STATE_KEY, reservation)  # for IdempotencyMiddleware
-            ctx = ApiContext(session, tenant, f"api_client:{client_id}", scopes, runtime)
-            request.state.tenant_id = tenant.tenant_id
+            request.state.tenant_id = ctx.tenant_id
             yield ctx
             if reservation is not None and not idempotency_store(runtime).mark_committed(
                 session, reservation
@@ -165,14 +213,56 @@ class ScopeGuard:
             job()
 
 
-def require(scope: str) -> Any:
-    """A dependency giving an `ApiContext` whose token holds `scope` (see `ScopeGuard`)."""
+class ReadGuard(ScopeGuard):
+    """`require(scope, read_only=True)`: the edge of the hot reads (a customer by id, a
+    search), with the same authentication and checks as `ScopeGuard`.
+
+    It runs on the event loop (no worker-thread hop) and touches the database only when
+    the token is not cached. Its session reads in autocommit (`Runtime.read_sessions`): a
+    route that runs ONE select pays one round trip, not BEGIN + select + COMMIT, and kit.db
+    refuses any write through it.
+    """
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        _: Annotated[str | None, Security(CLIENT_CREDENTIALS)] = None,
+    ) -> AsyncIterator[ApiContext]:
+        runtime = get_runtime(request)
+        token = bearer_token(request)
+        session = runtime.read_sessions()
+        session.info["tenant_id"] = token_tenant(token)
+        try:
+            if (cached := cached_access(hash_secret(token))) is not None:
+                self.check(*cached)
+                ctx = ApiContext(
+                    session,
+                    cached[1],
+                    f"api_client:{cached[0].client_id}",
+                    cached[0].scopes,
+                    runtime,
+                )
+            else:
+                ctx = await run_in_threadpool(self.context, runtime, session, token)
+            request.state.tenant_id = ctx.tenant_id
+            yield ctx
+        finally:
+            # autocommit: no transaction is open, so closing sends nothing to the database
+            session.close()
+
+
+def require(scope: str, *, read_only: bool = False) -> Any:
+    """A dependency giving an `ApiContext` whose token holds `scope` (see `ScopeGuard`);
+    `read_only` for a route that only reads (see `ReadGuard`)."""
+    guard = ReadGuard(scope) if read_only else ScopeGuard(scope)
     # params.Security: the scope goes into the operation's security requirement (OpenAPI),
     # and scope="function" ends the transaction before the response is sent
-    return params.Security(ScopeGuard(scope), scope="function", scopes=[scope])
+    return params.Security(guard, scope="function", scopes=[scope])
 
 
 Customers = Annotated[ApiContext, require("customers")]
+CustomersReader = Annotated[ApiContext, require("customers", read_only=True)]
+"""For the customers routes that only read (their hot paths)."""
 Contracts = Annotated[ApiContext, require("contracts")]
 Rating = Annotated[ApiContext, require("rating")]
 Admin = Annotated[ApiContext, require(ADMIN_SCOPE)]

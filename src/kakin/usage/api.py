@@ -96,7 +96,7 @@ def register_usage_batch(ctx: Rating, body: JsonBody) -> BatchResult:
         raise InvalidRequest([("/body/records", f"at most {MAX_BATCH:,} records per request")])
     result = service.register_batch(ctx.session, ctx.tenant, records, _in_batch)
     return BatchResult(
-        accepted=len(result.stored),
+        accepted=result.accepted,
         duplicates=len(result.duplicates),
         records=[
             RecordStatus(index=index, record_id=record_id, status="duplicate")

@@ -15,9 +15,13 @@ RATING.md §4:
 - Any invalid record and nothing is stored; every bad record is listed.
 
 It is set-based for speed (SCALE.md, tens of thousands of records a second): the
-subscriptions, usage items and already-registered record ids a batch needs are read with
-one query per chunk of ids, the records are checked in memory, and the new rows are
-written with `COPY` on PostgreSQL (one executemany on SQLite).
+subscriptions and usage items a batch names are read with one query per chunk of
+references, the records are checked in memory and rendered as COPY text (`prepare`), and
+on PostgreSQL `store` writes the ids and the records with two `COPY`s in a savepoint: the
+key of `usage_record_ids` is the duplicate check. Only when it finds an id registered
+before (or being registered by a concurrent transaction) is the savepoint undone and the
+batch claimed the careful way, `INSERT … ON CONFLICT DO NOTHING`, to tell same-content
+duplicates from conflicts. On SQLite the careful way is the only one.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select, text
@@ -42,6 +46,9 @@ from kakin.kit.bounds import check_date_range
 from kakin.kit.bulk import (
     LOOKUP_CHUNK_POSTGRESQL,
     chunks,
+    copy_escape,
+    copy_new,
+    copy_text,
     id_chunks,
     in_values,
     insert_rows,
@@ -84,7 +91,8 @@ Locate = Callable[[int, str], str]
 """Where a record's field is, for error reports: (index, field) → a JSON pointer or a
 file position."""
 
-T = TypeVar("T")
+Raw = tuple[Any, Any, Any, Any, Any, Any]
+"""A record's field values in the order of `FIELDS` (None for an absent field)."""
 
 
 class Row(NamedTuple):
@@ -101,11 +109,14 @@ class Row(NamedTuple):
 
 @dataclass
 class Registration:
-    """What a registration did: rows stored, and the same-content duplicates skipped."""
+    """What a registration did: records stored, and the same-content duplicates skipped."""
 
-    stored: list[Row] = field(default_factory=list)
+    accepted: int = 0
     duplicates: list[tuple[int, str]] = field(default_factory=list)
-    """(index in the request, record_id) of each record accepted earlier."""
+    """(position in the request, record_id) of each record accepted earlier."""
+    first_record_id: str | None = None
+    last_record_id: str | None = None
+    """The first and the last record stored, in the request's order."""
 
 
 @lru_cache(maxsize=64)
@@ -117,18 +128,26 @@ _EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, like the stored in
 
 
 def content_hash(
-    subscription_id: str, usage_item_id: str, quantity: Decimal, used_at_utc: dt.datetime
+    subscription_id: str, usage_item_id: str, quantity: str, used_at_utc: dt.datetime
 ) -> str:
     """A record's content, to tell a same-content repeat from a conflicting one: the
     resolved subscription and item (so addressing by id or external reference is the same
-    content), the quantity's value (1.50 = 1.5) and the instant (`used_at_utc`, naive UTC:
-    the same instant written with another offset is the same content)."""
+    content), the quantity's value (`quantity` a plain decimal text; 1.50 = 1.5) and the
+    instant (`used_at_utc`, naive UTC: the same instant written with another offset is the
+    same content)."""
     since = used_at_utc - _EPOCH
     canonical = (
-        f"{subscription_id}\x1f{usage_item_id}\x1f{format(quantity.normalize(), 'f')}"
+        f"{subscription_id}\x1f{usage_item_id}\x1f{_canonical_quantity(quantity)}"
         f"\x1f{since.days}.{since.seconds}.{since.microseconds}"
     )
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def _canonical_quantity(text: str) -> str:
+    """`format(Decimal(text).normalize(), "f")`, without the Decimal for a plain integer."""
+    if "." not in text and (len(text) == 1 or text[0] != "0"):
+        return text
+    return format(Decimal(text).normalize(), "f")
 
 
 # --- parsing one record -------------------------------------------------------------------
@@ -292,91 +311,374 @@ def _usage_items(session: Session, references: set[str]) -> dict[str, str]:
     return {ref: found[ref] for ref in references if ref in found}
 
 
-def validate_records(
+@dataclass
+class Lookups:
+    """The subscriptions and usage items records name, each reference read once: a CSV
+    import keeps one across its chunks and asks only for the references it has not seen."""
+
+    by_id: dict[str, _Life | None] = field(default_factory=dict)
+    by_ref: dict[str, _Life | None] = field(default_factory=dict)
+    items: dict[str, str | None] = field(default_factory=dict)
+
+    def resolve(self, session: Session, ids: set[str], refs: set[str], items: set[str]) -> None:
+        if new := ids - self.by_id.keys():
+            found = _subscriptions(session, Subscription.id, new)
+            self.by_id.update({key: found.get(key) for key in new})
+        if new := refs - self.by_ref.keys():
+            found = _subscriptions(session, Subscription.external_ref, new)
+            self.by_ref.update({key: found.get(key) for key in new})
+        if new := items - self.items.keys():
+            found_items = _usage_items(session, new)
+            self.items.update({key: found_items.get(key) for key in new})
+
+
+def _quick(raw: Raw) -> tuple[str, bool, str, str, str, dt.datetime] | None:
+    """The common case checked fast: (record_id, named by external reference?, the
+    subscription key, usage item, quantity text, instant), or None when anything is off
+    (`_parse` then names the problem)."""
+    record_id, sub_id, ref, item, quantity, used_at = raw
+    if (
+        type(record_id) is not str
+        or not 0 < len(record_id) <= RECORD_ID_LENGTH
+        or not record_id.isprintable()
+        or type(item) is not str
+        or not item
+        or type(quantity) is not str
+        or _QUANTITY.fullmatch(quantity) is None
+        or type(used_at) is not str
+    ):
+        return None
+    if type(sub_id) is str and sub_id and (ref is None or ref == ""):
+        by_ref, key = False, sub_id
+    elif type(ref) is str and ref and (sub_id is None or sub_id == ""):
+        by_ref, key = True, ref
+    else:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(used_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or check_date_range(moment) is not None:
+        return None
+    return record_id, by_ref, key, item, quantity, moment
+
+
+@dataclass
+class Prepared:
+    """Validated records ready to store: on PostgreSQL their `usage_records` and
+    `usage_record_ids` rows as COPY text, elsewhere as `Row`s; in the request's order."""
+
+    count: int = 0
+    records: bytes = b""
+    ids: bytes = b""
+    rows: list[Row] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    """Each row's position in the request (what `Locate` takes)."""
+    days: set[dt.date] = field(default_factory=set)
+    repeats: list[tuple[int, str]] = field(default_factory=list)
+    """(position, record_id) of same-content repeats inside the request."""
+    first_record_id: str | None = None
+    last_record_id: str | None = None
+
+
+RECORD_COLUMNS = (
+    "tenant_id",
+    "record_id",
+    "used_on",
+    "subscription_id",
+    "usage_item_id",
+    "quantity",
+    "used_at",
+    "content_hash",
+    "created_at",
+)
+ID_COLUMNS = ("tenant_id", "record_id", "used_on", "content_hash")
+
+
+_Fields = tuple[int, str, bool, str, str, str, dt.datetime]
+"""A parsed record: position, record_id, named by external reference?, the subscription
+key, usage item, quantity text, instant."""
+
+
+def _parse_all(
+    raws: Sequence[tuple[int, Raw]], locate: Locate, errors: list[tuple[str, str]]
+) -> list[_Fields]:
+    parsed: list[_Fields] = []
+    for position, raw in raws:
+        quick = _quick(raw)
+        if quick is not None:
+            parsed.append((position, *quick))
+            continue
+        slow = _parse(position, dict(zip(FIELDS, raw, strict=True)), locate, errors)
+        if slow is not None:
+            named_by_ref = slow.subscription_id is None
+            key = slow.external_ref if named_by_ref else slow.subscription_id
+            quantity = str(slow.quantity)
+            parsed.append(
+                (
+                    position,
+                    slow.record_id,
+                    named_by_ref,
+                    cast(str, key),
+                    slow.usage_item,
+                    quantity,
+                    slow.used_at,
+                )
+            )
+    return parsed
+
+
+def prepare(  # noqa: PLR0915 - one pass over the records, kept in one loop for speed
     session: Session,
     time_zone: str,
-    records: Sequence[Mapping[str, Any]],
+    raws: Sequence[tuple[int, Raw]],
     locate: Locate,
-) -> tuple[list[Row], list[int], list[tuple[int, str]]]:
-    """Check every record; raise `UsageRecordsInvalid` listing each bad one.
-
-    Returns the rows to store (first occurrence of each record id), their indexes in
-    `records`, and the (index, record_id) of same-content repeats inside the request.
-    """
-    errors: list[tuple[str, str]] = []
-    parsed = [p for i, raw in enumerate(records) if (p := _parse(i, raw, locate, errors))]
-    lives_by_id = _subscriptions(
-        session, Subscription.id, {p.subscription_id for p in parsed if p.subscription_id}
+    *,
+    lookups: Lookups | None = None,
+    errors: list[tuple[str, str]] | None = None,
+    created_at: dt.datetime | None = None,
+) -> Prepared:
+    """Check every (position, record); raise `UsageRecordsInvalid` listing each bad one
+    (after `errors`, found before), or `UsageRecordConflict` for a record_id repeated
+    with other content. A record_id repeated with the same content is stored once."""
+    errors = [] if errors is None else errors
+    lookups = Lookups() if lookups is None else lookups
+    parsed = _parse_all(raws, locate, errors)
+    lookups.resolve(
+        session,
+        {p[3] for p in parsed if not p[2]},
+        {p[3] for p in parsed if p[2]},
+        {p[4] for p in parsed},
     )
-    lives_by_ref = _subscriptions(
-        session, Subscription.external_ref, {p.external_ref for p in parsed if p.external_ref}
-    )
-    items = _usage_items(session, {p.usage_item for p in parsed})
     zone = tenant_zone(time_zone)
-
-    rows: list[Row] = []
-    indexes: list[int] = []
-    repeats: list[tuple[int, str]] = []
+    as_text = session.get_bind().dialect.name == "postgresql"
+    tenant_id = current_tenant(session)
+    stamp = (created_at or utcnow()).astimezone(_UTC).replace(tzinfo=None)
+    head, tail = f"{tenant_id}\t", f"\t{stamp.isoformat()}\n"
+    result = Prepared()
+    records: list[str] = []
+    ids: list[str] = []
     seen: dict[str, tuple[str, int]] = {}
     conflicts: list[tuple[str, str]] = []
-    for p in parsed:
-        if p.subscription_id is not None:
-            life = lives_by_id.get(p.subscription_id)
-            if life is None:
-                errors.append((locate(p.index, "subscription_id"), "no such subscription"))
-        else:
-            life = lives_by_ref.get(p.external_ref)  # type: ignore[arg-type]
-            if life is None:
-                errors.append(
-                    (
-                        locate(p.index, "subscription_external_ref"),
-                        "no subscription has this external reference",
-                    )
+    for position, record_id, named_by_ref, key, item, quantity, moment in parsed:
+        life = (lookups.by_ref if named_by_ref else lookups.by_id).get(key)
+        if life is None:
+            if named_by_ref:
+                where, reason = (
+                    "subscription_external_ref",
+                    "no subscription has this external reference",
                 )
-        item_id = items.get(p.usage_item)
+            else:
+                where, reason = "subscription_id", "no such subscription"
+            errors.append((locate(position, where), reason))
+        item_id = lookups.items.get(item)
         if item_id is None:
-            errors.append((locate(p.index, "usage_item"), "no such usage item"))
+            errors.append((locate(position, "usage_item"), "no such usage item"))
         if life is None or item_id is None:
             continue
-        used_on = p.used_at.astimezone(zone).date()
+        used_on = moment.astimezone(zone).date()
         # RATING.md §4: "A usage record must fall on a day inside its subscription's life
         # (start to end); any other is refused when it is registered."
         if not is_within_life(used_on, life.start, life.end):
             end = life.end.isoformat() if life.end else "open"
             errors.append(
                 (
-                    locate(p.index, "used_at"),
+                    locate(position, "used_at"),
                     f"local day {used_on.isoformat()} is outside the subscription's life "
                     f"({life.start.isoformat()} to {end})",
                 )
             )
             continue
-        used_at = p.used_at.astimezone(_UTC).replace(tzinfo=None)
-        digest = content_hash(life.id, item_id, p.quantity, used_at)
-        earlier = seen.get(p.record_id)
+        used_at = moment.astimezone(_UTC).replace(tzinfo=None)
+        digest = content_hash(life.id, item_id, quantity, used_at)
+        earlier = seen.get(record_id)
         if earlier is not None:
             if earlier[0] == digest:
-                repeats.append((p.index, p.record_id))
+                result.repeats.append((position, record_id))
             else:
                 conflicts.append(
                     (
-                        locate(p.index, "record_id"),
+                        locate(position, "record_id"),
                         f"repeats the record_id of record {earlier[1]} with other content",
                     )
                 )
             continue
-        seen[p.record_id] = (digest, p.index)
-        rows.append(Row(p.record_id, used_on, life.id, item_id, p.quantity, used_at, digest))
-        indexes.append(p.index)
+        seen[record_id] = (digest, position)
+        if result.first_record_id is None:
+            result.first_record_id = record_id
+        result.last_record_id = record_id
+        result.positions.append(position)
+        result.days.add(used_on)
+        if as_text:
+            escaped = copy_escape(record_id)
+            day = used_on.isoformat()
+            records.append(
+                f"{head}{escaped}\t{day}\t{life.id}\t{item_id}\t{quantity}\t"
+                f"{used_at.isoformat()}\t{digest}{tail}"
+            )
+            ids.append(f"{head}{escaped}\t{day}\t{digest}\n")
+        else:
+            result.rows.append(
+                Row(record_id, used_on, life.id, item_id, Decimal(quantity), used_at, digest)
+            )
     if errors:
         raise UsageRecordsInvalid(errors)
     if conflicts:
         raise UsageRecordConflict(conflicts)
-    return rows, indexes, repeats
+    result.count = len(result.positions)
+    result.records = "".join(records).encode()
+    result.ids = "".join(ids).encode()
+    return result
 
 
-def claim_ids(session: Session, rows: Sequence[Row]) -> set[str]:
-    """Claim the rows' record ids in `usage_record_ids`; returns those this transaction
+def records_of(
+    records: Sequence[Any], locate: Locate
+) -> tuple[list[tuple[int, Raw]], list[tuple[str, str]]]:
+    """An API request's records as (index, values), and the errors of those that are not
+    records with known fields (no more is checked of them)."""
+    raws: list[tuple[int, Raw]] = []
+    errors: list[tuple[str, str]] = []
+    for index, raw in enumerate(records):
+        if type(raw) is dict and raw.keys() <= _ALLOWED:
+            get = raw.get
+            raws.append(
+                (
+                    index,
+                    (
+                        get("record_id"),
+                        get("subscription_id"),
+                        get("subscription_external_ref"),
+                        get("usage_item"),
+                        get("quantity"),
+                        get("used_at"),
+                    ),
+                )
+            )
+        else:
+            _parse(index, raw, locate, errors)
+    return raws, errors
+
+
+def register_records(
+    session: Session,
+    time_zone: str,
+    records: Sequence[Mapping[str, Any]],
+    locate: Locate,
+) -> Registration:
+    """Validate `records` and store the new ones, all or nothing (the caller's transaction
+    rolls back on any raised problem). Never commits."""
+    raws, errors = records_of(records, locate)
+    return store(session, prepare(session, time_zone, raws, locate, errors=errors), locate)
+
+
+# --- storing ------------------------------------------------------------------------------
+
+
+def store(session: Session, prepared: Prepared, locate: Locate) -> Registration:
+    """Store the prepared records whose ids are new; count those registered before with
+    the same content as duplicates; raise `UsageRecordConflict` for those registered with
+    other content. Marks the stored days pending. Never commits."""
+    result = Registration(duplicates=list(prepared.repeats))
+    if prepared.count:
+        # Before this transaction first touches usage_records (see ensure_month_partitions).
+        ensure_month_partitions(session, prepared.days)
+        if prepared.rows:
+            days = _store_rows_carefully(session, prepared, locate, result)
+        elif copy_new(
+            session,
+            [
+                ("usage_record_ids", ID_COLUMNS, prepared.ids),
+                ("usage_records", RECORD_COLUMNS, prepared.records),
+            ],
+        ):
+            result.accepted = prepared.count
+            result.first_record_id = prepared.first_record_id
+            result.last_record_id = prepared.last_record_id
+            days = prepared.days
+        else:
+            days = _store_text_carefully(session, prepared, locate, result)
+        mark_days_pending(session, days)
+    result.duplicates.sort()
+    return result
+
+
+class _Claim(NamedTuple):
+    record_id: str
+    used_on: dt.date
+    content_hash: str
+
+
+def _sort_out(
+    session: Session,
+    claims: Sequence[_Claim],
+    positions: Sequence[int],
+    locate: Locate,
+    result: Registration,
+) -> list[int]:
+    """Claim the ids; the indexes (into `claims`) of those to store. Same-content repeats
+    of registered records go to `result.duplicates`; other content raises."""
+    claimed = claim_ids(session, claims)
+    registered = _registered(session, [c.record_id for c in claims if c.record_id not in claimed])
+    keep: list[int] = []
+    conflicts: list[tuple[str, str]] = []
+    for n, (claim, position) in enumerate(zip(claims, positions, strict=True)):
+        if claim.record_id in claimed:
+            keep.append(n)
+        elif registered.get(claim.record_id) == claim.content_hash:
+            result.duplicates.append((position, claim.record_id))
+        else:
+            conflicts.append(
+                (locate(position, "record_id"), "already registered with other content")
+            )
+    if conflicts:
+        raise UsageRecordConflict(conflicts)
+    if keep:
+        result.accepted = len(keep)
+        result.first_record_id = claims[keep[0]].record_id
+        result.last_record_id = claims[keep[-1]].record_id
+    return keep
+
+
+def _store_rows_carefully(
+    session: Session, prepared: Prepared, locate: Locate, result: Registration
+) -> set[dt.date]:
+    rows = prepared.rows
+    keep = _sort_out(
+        session,
+        [_Claim(r.record_id, r.used_on, r.content_hash) for r in rows],
+        prepared.positions,
+        locate,
+        result,
+    )
+    stored = [rows[n] for n in keep]
+    store_rows(session, stored)
+    return {r.used_on for r in stored}
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\\\", "\\") if "\\" in text else text
+
+
+def _store_text_carefully(
+    session: Session, prepared: Prepared, locate: Locate, result: Registration
+) -> set[dt.date]:
+    """The careful way on PostgreSQL, from the prepared COPY text (one line per record,
+    in the same order in both texts)."""
+    claims = []
+    for line in prepared.ids.decode().split("\n")[:-1]:
+        _, record_id, day, digest = line.split("\t")
+        claims.append(_Claim(_unescape(record_id), dt.date.fromisoformat(day), digest))
+    keep = _sort_out(session, claims, prepared.positions, locate, result)
+    if keep:
+        lines = prepared.records.split(b"\n")
+        copy_text(
+            session, "usage_records", RECORD_COLUMNS, [b"".join(lines[n] + b"\n" for n in keep)]
+        )
+    return {claims[n].used_on for n in keep}
+
+
+def claim_ids(session: Session, claims: Sequence[_Claim]) -> set[str]:
+    """Claim the record ids in `usage_record_ids`; returns those this transaction
     claimed (the others were registered before).
 
     One `INSERT … ON CONFLICT DO NOTHING` per chunk, in record_id order: PostgreSQL makes a
@@ -384,7 +686,7 @@ def claim_ids(session: Session, rows: Sequence[Row]) -> set[str]:
     then skip the id if it committed), so concurrent registrations of one id store it
     exactly once; the one order keeps two batches of the same ids from deadlocking.
     """
-    ordered = sorted(rows, key=lambda r: r.record_id)
+    ordered = sorted(claims)
     tenant_id = current_tenant(session)
     claimed: set[str] = set()
     if session.get_bind().dialect.name == "postgresql":
@@ -394,9 +696,9 @@ def claim_ids(session: Session, rows: Sequence[Row]) -> set[str]:
                     _CLAIM_POSTGRESQL,
                     {
                         "tenant_id": tenant_id,
-                        "record_ids": [r.record_id for r in chunk],
-                        "days": [r.used_on for r in chunk],
-                        "hashes": [r.content_hash for r in chunk],
+                        "record_ids": [c.record_id for c in chunk],
+                        "days": [c.used_on for c in chunk],
+                        "hashes": [c.content_hash for c in chunk],
                     },
                 )
             )
@@ -409,11 +711,11 @@ def claim_ids(session: Session, rows: Sequence[Row]) -> set[str]:
                 [
                     {
                         "tenant_id": tenant_id,
-                        "record_id": r.record_id,
-                        "used_on": r.used_on,
-                        "content_hash": r.content_hash,
+                        "record_id": c.record_id,
+                        "used_on": c.used_on,
+                        "content_hash": c.content_hash,
                     }
-                    for r in chunk
+                    for c in chunk
                 ]
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "record_id"])
@@ -450,59 +752,12 @@ def _registered(session: Session, record_ids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def register_records(
-    session: Session,
-    time_zone: str,
-    records: Sequence[Mapping[str, Any]],
-    locate: Locate,
-) -> Registration:
-    """Validate `records` and store the new ones, all or nothing (the caller's transaction
-    rolls back on any raised problem). Flushes, never commits."""
-    rows, indexes, repeats = validate_records(session, time_zone, records, locate)
-    # Before this transaction first touches usage_records (see ensure_month_partitions).
-    ensure_month_partitions(session, {row.used_on for row in rows})
-    claimed = claim_ids(session, rows)
-    registered = _registered(
-        session, [row.record_id for row in rows if row.record_id not in claimed]
-    )
-    result = Registration(duplicates=repeats)
-    conflicts: list[tuple[str, str]] = []
-    for index, row in zip(indexes, rows, strict=True):
-        if row.record_id in claimed:
-            result.stored.append(row)
-        elif registered.get(row.record_id) == row.content_hash:
-            result.duplicates.append((index, row.record_id))
-        else:
-            conflicts.append((locate(index, "record_id"), "already registered with other content"))
-    if conflicts:
-        raise UsageRecordConflict(conflicts)
-    result.duplicates.sort()
-    store_rows(session, result.stored)
-    mark_days_pending(session, {row.used_on for row in result.stored})
-    return result
-
-
-# --- storing ------------------------------------------------------------------------------
-
-COPY_BLOCK = 5_000
-"""Rows sent to COPY per write."""
-
-_COPY = (
-    "COPY usage_records (tenant_id, record_id, used_on, subscription_id, usage_item_id,"
-    " quantity, used_at, content_hash, created_at) FROM STDIN"
-)
-
-
 def store_rows(session: Session, rows: Sequence[Row]) -> None:
-    """Write validated rows whose ids this transaction claimed (`claim_ids`): `COPY` on
-    PostgreSQL, one executemany elsewhere."""
+    """Write validated rows whose ids this transaction claimed (`claim_ids`), off
+    PostgreSQL: one executemany."""
     if not rows:
         return
-    tenant_id = current_tenant(session)
     created_at = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        _copy_rows(session, tenant_id, rows, created_at)
-        return
     insert_rows(
         session,
         UsageRecord,
@@ -520,46 +775,6 @@ def store_rows(session: Session, rows: Sequence[Row]) -> None:
             for r in rows
         ],
     )
-
-
-def _copy_text(value: str) -> str:
-    """A text value escaped for COPY's text format (record ids may hold a backslash)."""
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    return value
-
-
-def _copy_rows(
-    session: Session, tenant_id: str, rows: Sequence[Row], created_at: dt.datetime
-) -> None:
-    import psycopg  # noqa: PLC0415 - the PostgreSQL driver, only on this path
-
-    driver = session.connection().connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)  # noqa: S101 - make_engine uses psycopg
-    # timestamp columns hold naive UTC (kit.db.UTCDateTime); the text is formatted here
-    # rather than by write_row's per-value adaptation, several times faster. Record ids
-    # are printable (no tab or line break), the other values are ids, numbers and dates.
-    tail = f"\t{created_at.astimezone(_UTC).replace(tzinfo=None).isoformat()}\n"
-    head = f"{tenant_id}\t"
-    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-        for start in range(0, len(rows), COPY_BLOCK):
-            block = "".join(
-                head
-                + "\t".join(
-                    (
-                        _copy_text(r.record_id),
-                        r.used_on.isoformat(),
-                        r.subscription_id,
-                        r.usage_item_id,
-                        str(r.quantity),
-                        r.used_at.isoformat(),
-                        r.content_hash,
-                    )
-                )
-                + tail
-                for r in rows[start : start + COPY_BLOCK]
-            )
-            copy.write(block.encode())
 
 
 def mark_days_pending(session: Session, days: Iterable[dt.date]) -> None:

@@ -63,10 +63,10 @@ def register_one(
 ) -> tuple[UsageRecordOut, bool]:
     """One record; (the record as stored, whether it was a same-content duplicate)."""
     result = register_records(session, tenant.time_zone, [body], locate)
-    if result.stored:
-        row = result.stored[0]
-        record(session, "create", RESOURCE, row.record_id, after=_audit_row(row))
-    return get_record(session, str(body["record_id"])), not result.stored
+    out = get_record(session, str(body["record_id"]))
+    if result.accepted:
+        record(session, "create", RESOURCE, out.record_id, after=_audit_row(out))
+    return out, not result.accepted
 
 
 def register_batch(
@@ -79,7 +79,13 @@ def register_batch(
     """A batch, all or nothing. Audited as one event per batch (a bulk registration of
     tens of thousands of records a second would otherwise double its own writes)."""
     result = register_records(session, tenant.time_zone, records, locate)
-    if result.stored:
+    audit_batch(session, result, source)
+    return result
+
+
+def audit_batch(session: Session, result: Registration, source: str) -> None:
+    """One audit event for a batch that stored records (the API's, or a whole file)."""
+    if result.accepted:
         record(
             session,
             "register",
@@ -87,13 +93,12 @@ def register_batch(
             new_id("ubt"),
             after={
                 "source": source,
-                "accepted": len(result.stored),
+                "accepted": result.accepted,
                 "duplicates": len(result.duplicates),
-                "first_record_id": result.stored[0].record_id,
-                "last_record_id": result.stored[-1].record_id,
+                "first_record_id": result.first_record_id,
+                "last_record_id": result.last_record_id,
             },
         )
-    return result
 
 
 def _audit_row(row: Any) -> dict[str, Any]:
