@@ -224,3 +224,45 @@ def test_a_closing_that_would_pass_the_receivable_line_limit_writes_nothing(
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         session.get_one(Tenant, api.tenant_id).limit_receivable_lines = 3
     assert _run_closing(api, "2026-11-01")["status"] == "completed"
+
+
+def test_two_plans_sharing_a_fee_code_print_each_plans_own_label(api: Api) -> None:
+    """Labels are data (issue 7): a line prints its own fee's name, even when two plans
+    closed in one chunk name their fees with the same code `base`; the line says what its
+    source id names."""
+    service = create_service(api)
+    labels = {"月額基本料（ホーム）": "3100", "月額基本料（マンション）": "2200"}
+    contracts: dict[str, str] = {}
+    for n, (label, amount) in enumerate(labels.items()):
+        plan = api.created(
+            "/v1/price-plans",
+            {
+                "code": code("PLAN"),
+                "name": f"plan {n}",
+                "service_id": service["id"],
+                "effective_from": "2026-01-01",
+                "recurring_fees": [{"code": "base", "name": label, "amount": amount}],
+            },
+        )
+        contract = api.created(
+            "/v1/contracts", {"external_customer_id": f"ext-{n}", "start_date": "2026-10-01"}
+        )
+        api.created(
+            "/v1/subscriptions",
+            {
+                "contract_id": contract["id"],
+                "price_plan_id": plan["id"],
+                "start_date": "2026-10-01",
+            },
+        )
+        contracts[label] = contract["id"]
+    run = _run_closing(api, "2026-11-01")
+    assert run["status"] == "completed", run
+    assert run["chunks_total"] == 1
+    for label, contract_id in contracts.items():
+        page = api.get("/v1/receivables", params={"contract_id": contract_id}).json()
+        receivable = api.get(f"/v1/receivables/{page['items'][0]['id']}").json()
+        [line] = receivable["lines"]
+        assert line["description"] == label
+        assert (line["source_kind"], line["source_id"]) == ("recurring_fee", "base")
+        assert line["amount"] == labels[label]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from kakin.billing.receivable_rows import receivable_rows, totals_row, unstorable_amount
 from kakin.kit.bounds import MAX_STORED_MINOR
 from kakin.rating.engine import rate_period
-from kakin.rating.lines import ReceivableLine
 from kakin.rating.periods import BillingMonth
 from kakin.rating.tax import TaxMode
 from tests.rating.factories import contract, monthly_plan, subscription
@@ -13,13 +12,9 @@ from tests.rating.factories import contract, monthly_plan, subscription
 NOVEMBER = BillingMonth(2026, 11)
 
 
-def _label(line: ReceivableLine) -> str:
-    return f"label of {line.source_id}"
-
-
 def test_a_draft_becomes_its_rows_in_minor_units_without_rounding() -> None:
     draft = rate_period(contract(subscription(monthly_plan("3000"), start="2026-11-11")), NOVEMBER)
-    receivable, lines = receivable_rows(draft, _label)
+    receivable, lines = receivable_rows(draft)
     # 3,000 × 20/30 days = 2,000; tax 10 % = 200
     assert {k: receivable[k] for k in ("subtotal", "tax_total", "total", "line_count")} == {
         "subtotal": 2000,
@@ -39,7 +34,11 @@ def test_a_draft_becomes_its_rows_in_minor_units_without_rounding() -> None:
         2000,
         20,
     )
-    assert line["description"] == "label of base"
+    assert (line["description"], line["source_kind"], line["source_id"]) == (
+        "recurring",
+        "recurring_fee",
+        "base",
+    )
     assert totals_row(draft.totals, draft.currency) == {
         k: receivable[k] for k in ("subtotal", "tax_total", "total", "tax_breakdown")
     }
@@ -48,7 +47,7 @@ def test_a_draft_becomes_its_rows_in_minor_units_without_rounding() -> None:
 
 def test_an_amount_no_column_can_hold_is_named() -> None:
     draft = rate_period(contract(subscription(monthly_plan("3000"))), NOVEMBER)
-    receivable, lines = receivable_rows(draft, _label)
+    receivable, lines = receivable_rows(draft)
     lines[0]["amount"] = MAX_STORED_MINOR + 1
     assert unstorable_amount(receivable, lines) == (
         f"line 1's amount {MAX_STORED_MINOR + 1} is out of range"

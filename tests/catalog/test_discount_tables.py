@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kakin.catalog.models import DiscountTable
-from kakin.catalog.service import rating_discount_table, rating_loyalty_steps
+from kakin.catalog.rating_inputs import rating_discount_table, rating_loyalty_steps
 from kakin.kit.db import tenant_session
 from kakin.rating.discounts import DiscountKind
 from kakin.runtime import Runtime

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kakin.catalog.models import TariffVersion
-from kakin.catalog.tariffs import rating_tariff, tariff_version_on
+from kakin.catalog.rating_inputs import rating_tariff
+from kakin.catalog.tariffs import tariff_version_on
 from kakin.kit.db import tenant_session
 from kakin.rating.tariffs import tariff_amount
 from kakin.runtime import Runtime

@@ -32,12 +32,7 @@ from kakin.contracts.models import Contract
 from kakin.kit.bulk import insert_rows
 from kakin.kit.db import tenant_session, utcnow
 from kakin.kit.ids import new_id
-from kakin.rating.periods import (
-    BillingMonth,
-    billing_month_closed_on,
-    billing_period,
-    parse_closing_day,
-)
+from kakin.rating.periods import Closing, closing_on
 from kakin.tenancy.models import Tenant
 from kakin.tenancy.service import count_rows
 
@@ -54,39 +49,27 @@ CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 LOCK_TIMEOUT = dt.timedelta(minutes=10)
 """A run lock whose heartbeat is older than this belonged to a crashed process."""
 
-CLOSING_DAY_CODES = ("5", "10", "15", "20", "25", "eom")
-
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def months_closed_on(closing_date: dt.date) -> dict[str, BillingMonth]:
-    """The closing days whose period ended the day before `closing_date`, with the billing
-    month each closes (RATING.md §2)."""
-    closed: dict[str, BillingMonth] = {}
-    for code in CLOSING_DAY_CODES:
-        month = billing_month_closed_on(parse_closing_day(code), closing_date)
-        if month is not None:
-            closed[code] = month
-    return closed
-
-
-def _contracts_to_close(session: Session, closed: dict[str, BillingMonth]) -> list[str]:
-    """Contracts on those closing days that were active on some day of their period."""
-    conditions = []
-    for code, month in closed.items():
-        period = billing_period(parse_closing_day(code), month)
-        conditions.append(
-            and_(
-                Contract.closing_day == code,
+def _contracts_to_close(session: Session, closing: Closing | None) -> list[str]:
+    """Contracts on the closing day that were active on some day of its period."""
+    if closing is None:
+        return []
+    period = closing.period
+    return list(
+        session.scalars(
+            select(Contract.id)
+            .where(
+                Contract.closing_day == str(closing.closing_day),
                 Contract.start_date <= period.end,
                 or_(Contract.end_date.is_(None), Contract.end_date >= period.start),
             )
+            .order_by(Contract.id)
         )
-    if not conditions:
-        return []
-    return list(session.scalars(select(Contract.id).where(or_(*conditions)).order_by(Contract.id)))
+    )
 
 
 def _acquire_lock(session: Session, closing_date: dt.date, run_id: str, holder: str) -> str:
@@ -129,8 +112,7 @@ def start_run(session: Session, closing_date: dt.date, holder: str | None = None
             .where(ClosingLock.closing_date == closing_date)
             .values(run_id=run_id)
         )
-    closed = months_closed_on(closing_date)
-    contract_ids = _contracts_to_close(session, closed)
+    contract_ids = _contracts_to_close(session, closing_on(closing_date))
     chunks = [contract_ids[i : i + CHUNK_SIZE] for i in range(0, len(contract_ids), CHUNK_SIZE)]
     run = ClosingRun(
         id=run_id,

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from kakin.billing.models import Receivable, ReceivableLine, TopUp
+from kakin.billing.repository import TOP_UP_COLUMNS, rating_top_up
 from kakin.kit.bulk import id_chunks, in_values
 from kakin.kit.money import from_minor
 from kakin.rating.lines import LineKind, LineNote
@@ -232,8 +233,8 @@ def _top_ups_of(
     found: dict[_Candidate, list[RatingTopUp]] = defaultdict(list)
     t = TopUp
     for part in id_chunks(session, subscription_ids):
-        for row in session.scalars(
-            select(t).where(
+        for row in session.execute(
+            select(*TOP_UP_COLUMNS).where(
                 in_values(session, t.subscription_id, part),
                 t.bought_on >= first,
                 t.bought_on <= last,
@@ -241,7 +242,7 @@ def _top_ups_of(
         ):
             for candidate in by_item.get((row.subscription_id, row.usage_item_id), ()):
                 if period_of[candidate].contains(row.bought_on):
-                    found[candidate].append(row.rating_input())
+                    found[candidate].append(rating_top_up(row))
     return {c: tuple(sorted(ts, key=lambda t: t.top_up_id)) for c, ts in found.items()}
 
 

@@ -14,8 +14,6 @@ from sqlalchemy import JSON, ForeignKeyConstraint, Index, LargeBinary, String, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakin.kit.db import ID_LENGTH, Base, TenantOwned, utcnow
-from kakin.rating import model as rating
-from kakin.rating.tax import TaxCategory
 
 
 class ClosingRun(TenantOwned, Base):
@@ -141,7 +139,8 @@ class Receivable(TenantOwned, Base):
 
 
 class ReceivableLine(TenantOwned, Base):
-    """債権明細: one amount of a receivable with what it came from (RATING.md §8)."""
+    """債権明細: one amount of a receivable with what it came from (RATING.md §8):
+    `source_kind` says what `source_id` names (`kakin.rating.lines.SourceKind`)."""
 
     __tablename__ = "receivable_lines"
 
@@ -152,6 +151,7 @@ class ReceivableLine(TenantOwned, Base):
     note: Mapped[str] = mapped_column(String(20), default="charge")
     description: Mapped[str] = mapped_column(String(500), default="")
     subscription_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    source_kind: Mapped[str | None] = mapped_column(String(30))
     source_id: Mapped[str | None] = mapped_column(String(ID_LENGTH + 40))
     quantity: Mapped[Decimal] = mapped_column()
     unit: Mapped[str | None] = mapped_column(String(40))
@@ -295,15 +295,3 @@ class TopUp(TenantOwned, Base):
         Index("ix_top_ups_contract", "tenant_id", "contract_id", "receivable_id"),
         Index("ix_top_ups_subscription", "tenant_id", "subscription_id"),
     )
-
-    def rating_input(self) -> rating.TopUp:
-        """The top-up as the rating core reads it (the closing and late-usage re-rating)."""
-        return rating.TopUp(
-            top_up_id=self.id,
-            subscription_id=self.subscription_id,
-            usage_item_id=self.usage_item_id,
-            bought_on=self.bought_on,
-            quantity=self.quantity,
-            price=self.price,
-            tax_category=TaxCategory(self.tax_category),
-        )

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kakin.billing.errors import NotRatable
-from kakin.billing.loader import ContractBatch, load_contract_batch, rating_plans
+from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.preview_schemas import (
     CurrentUsageOut,
     Difference,
@@ -46,7 +46,6 @@ from kakin.billing.preview_schemas import (
     UsageSoFar,
 )
 from kakin.billing.receivable_rows import (
-    Describe,
     Row,
     line_rows,
     receivable_rows,
@@ -55,10 +54,16 @@ from kakin.billing.receivable_rows import (
 )
 from kakin.catalog.errors import MasterNotFound
 from kakin.catalog.models import PricePlan as PricePlanRow
-from kakin.catalog.models import PricePlanVersion, UsageItem
+from kakin.catalog.models import UsageItem
 from kakin.catalog.plan_schemas import PlanComponents
-from kakin.catalog.price_plans import check_components, plan_versions_for
-from kakin.catalog.repository import find_by_reference, find_many_by_reference
+from kakin.catalog.price_plans import check_components
+from kakin.catalog.rating_inputs import PlanVersion, RatingPlans
+from kakin.catalog.repository import (
+    find_by_reference,
+    find_many_by_reference,
+    rating_plans,
+    rating_plans_of_versions,
+)
 from kakin.catalog.service import tax_rates
 from kakin.contracts.service import get_contract
 from kakin.contracts.subscriptions import get_subscription
@@ -71,7 +76,6 @@ from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLi
 from kakin.rating.model import (
     ContractInput,
     PlanAssignment,
-    PricePlan,
     QuantityChange,
     RatingPolicy,
     SubscriptionInput,
@@ -122,9 +126,9 @@ def _figures(
     }
 
 
-def _receivable_figures(draft: ReceivableDraft, describe: Describe) -> ReceivableFigures:
+def _receivable_figures(draft: ReceivableDraft) -> ReceivableFigures:
     """A draft as the closing would write it (same rows, same labels)."""
-    receivable, rows = receivable_rows(draft, describe)
+    receivable, rows = receivable_rows(draft)
     figures = _figures(receivable, draft.lines, rows, draft.currency)
     if draft.contract_id == HYPOTHETICAL:
         figures["contract_id"] = None
@@ -146,6 +150,14 @@ def _load(
     if contract_id in batch.errors:
         raise NotRatable(batch.errors[contract_id])
     return batch, batch.inputs[contract_id]
+
+
+def _convertible(plans: RatingPlans) -> RatingPlans:
+    """The plans, or a 422 naming one that cannot be rated with (its stored components
+    cannot be converted)."""
+    if plans.broken:
+        raise NotRatable(next(iter(plans.broken.values())))
+    return plans
 
 
 def _policy(tenant: Tenant, currency: str) -> RatingPolicy:
@@ -181,9 +193,7 @@ def current_usage(session: Session, subscription_id: str, on: dt.date) -> Curren
         currency,
         policy.tax_rounding,
     )
-    figures = _figures(
-        totals_row(totals, currency), lines, line_rows(lines, currency, batch.describe), currency
-    )
+    figures = _figures(totals_row(totals, currency), lines, line_rows(lines, currency), currency)
     return CurrentUsageOut.model_validate(
         figures
         | {
@@ -313,8 +323,7 @@ def _simulate_replacement(
                 )
             )
         plan_rows[replacement.price_plan_id] = plan
-    batch, loaded = _load(session, contract.id, closing_day, month)
-    current_names = dict(batch.names)
+    _, loaded = _load(session, contract.id, closing_day, month)
     subscriptions = {s.subscription_id: s for s in loaded.subscriptions}
     seen: set[str] = set()
     for index, replacement in enumerate(replace):
@@ -329,15 +338,14 @@ def _simulate_replacement(
         raise InvalidRequest(problems)
 
     plan_ids = sorted({row.id for row in plan_rows.values()})
-    simulated_names = dict(batch.names)
-    plans = rating_plans(session, plan_versions_for(session, plan_ids), simulated_names)
+    plans = _convertible(rating_plans(session, plan_ids))
     changed: dict[str, SubscriptionInput] = {}
     for index, replacement in enumerate(replace):
         row = plan_rows[replacement.price_plan_id]
         subscription = subscriptions[replacement.subscription_id]
-        versions = plans.get(row.id, [])
+        versions = plans.versions.get(row.id, [])
         first_day = _first_active_day(subscription, period)
-        if first_day is not None and not any(start <= first_day for start, _ in versions):
+        if first_day is not None and not any(a.valid_from <= first_day for a in versions):
             problems.append(
                 (
                     pointer("body", "replace", index, "price_plan_id"),
@@ -350,7 +358,7 @@ def _simulate_replacement(
         changed[subscription.subscription_id] = dataclasses.replace(
             subscription,
             service_id=row.service_id,
-            plans=tuple(PlanAssignment(start, plan) for start, plan in versions),
+            plans=tuple(versions),
             overrides=(),
         )
     if problems:
@@ -361,12 +369,8 @@ def _simulate_replacement(
     )
     current = _rate(loaded, month)
     simulated = _rate(simulated_input, month)
-    current_out = _receivable_figures(
-        current, ContractBatch(batch.closing_date, names=current_names).describe
-    )
-    simulated_out = _receivable_figures(
-        simulated, ContractBatch(batch.closing_date, names=simulated_names).describe
-    )
+    current_out = _receivable_figures(current)
+    simulated_out = _receivable_figures(simulated)
     return SimulationOut(
         kind="replace",
         billing_month=str(month),
@@ -382,9 +386,8 @@ def _simulate_replacement(
 
 def _hypothetical_plan(
     session: Session, data: HypotheticalSubscription, currency: str, start: dt.date
-) -> tuple[list[tuple[dt.date, PricePlan]], str, str, dict[str, str]]:
-    """(dated plan versions, service id, currency, labels) of the hypothetical plan."""
-    names: dict[str, str] = {}
+) -> tuple[list[PlanAssignment], str, str]:
+    """(plan versions from their dates, service id, currency) of the hypothetical plan."""
     at_plan = ("body", "hypothetical", "plan")
     if (data.plan is None) == (data.price_plan_id is None):
         raise InvalidRequest([(pointer(*at_plan), "give either plan or price_plan_id")])
@@ -392,34 +395,29 @@ def _hypothetical_plan(
         row = find_by_reference(session, PricePlanRow, data.price_plan_id)
         if row is None:
             raise MasterNotFound("price plan", data.price_plan_id)
-        plans = rating_plans(session, plan_versions_for(session, [row.id]), names)
-        return plans.get(row.id, []), row.service_id, row.currency, names
+        plans = _convertible(rating_plans(session, [row.id]))
+        return plans.versions.get(row.id, []), row.service_id, row.currency
     components_in = data.plan or PlanComponents()
     problems, components = check_components(session, components_in, currency)
     if problems:
         # The catalog names fields from the body of a price plan; here it sits deeper.
         prefix = pointer(*at_plan)
         raise InvalidRequest([(prefix + p.removeprefix("/body"), reason) for p, reason in problems])
-    # A version that exists only in memory: never added to the session, never stored.
-    version = PricePlanVersion(
-        id=HYPOTHETICAL,
-        price_plan_id=HYPOTHETICAL,
-        effective_from=start,
-        components=components.model_dump(mode="json"),
-    )
-    plans = rating_plans(session, {HYPOTHETICAL: [version]}, names)
-    return plans[HYPOTHETICAL], "", currency, names
+    # A version that exists only in memory, never stored.
+    version = PlanVersion(HYPOTHETICAL, HYPOTHETICAL, start, components)
+    plans = _convertible(rating_plans_of_versions(session, {HYPOTHETICAL: [version]}, {}))
+    return plans.versions[HYPOTHETICAL], "", currency
 
 
 def _hypothetical_usage(
     session: Session,
     data: HypotheticalSubscription,
-    plans: Sequence[tuple[dt.date, PricePlan]],
+    plans: Sequence[PlanAssignment],
     day: dt.date,
 ) -> tuple[UsageEntry, ...]:
     """The given usage as entries dated on `day` (the period's last day: the tariffs in
     force at its end)."""
-    charged = {c.usage_item_id for _, plan in plans for c in plan.usage_charges}
+    charged = {c.usage_item_id for a in plans for c in a.plan.usage_charges}
     found = find_many_by_reference(session, UsageItem, [u.usage_item for u in data.usage])
     problems: list[tuple[str, str]] = []
     entries = []
@@ -452,9 +450,9 @@ def _simulate_hypothetical(
                 )
             ]
         )
-    plans, service_id, currency, names = _hypothetical_plan(session, data, tenant.currency, start)
+    plans, service_id, currency = _hypothetical_plan(session, data, tenant.currency, start)
     first_day = max(start, period.start)
-    if not any(valid_from <= first_day for valid_from, _ in plans):
+    if not any(a.valid_from <= first_day for a in plans):
         raise InvalidRequest(
             [
                 (
@@ -467,7 +465,7 @@ def _simulate_hypothetical(
         subscription_id=HYPOTHETICAL,
         service_id=service_id,
         start_date=start,
-        plans=tuple(PlanAssignment(valid_from, plan) for valid_from, plan in plans),
+        plans=tuple(plans),
         quantities=(QuantityChange(start, Decimal(data.quantity)),),
     )
     contract = ContractInput(
@@ -480,9 +478,8 @@ def _simulate_hypothetical(
         tax_rates=tax_rates(session),
     )
     draft = _rate(contract, month)
-    describe = ContractBatch(period.end + dt.timedelta(days=1), names=names).describe
     return SimulationOut(
         kind="hypothetical",
         billing_month=str(month),
-        simulated=_receivable_figures(draft, describe),
+        simulated=_receivable_figures(draft),
     )

@@ -83,6 +83,11 @@ class PreviewLineOut(BaseModel):
     note: str
     description: str
     subscription_id: str | None
+    source_kind: str | None = Field(
+        description="what source_id names: recurring_fee, suspension_fee, one_time_fee,"
+        " tariff, negotiated_tariff, usage_charge, discount, early_termination_rule,"
+        " one_time_charge, top_up or adjustment"
+    )
     source_id: str | None
     usage_item_id: str | None
     quantity: Amount

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from kakin.billing.loader import ContractBatch, load_contract_batch
 from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, ReceivableLine, TopUp
 from kakin.billing.receivable_rows import Row, receivable_rows, unstorable_amount
-from kakin.kit.bulk import copy_rows, id_chunks, in_values, update_rows
+from kakin.billing.repository import MonthReceivable
+from kakin.kit.bulk import copy_rows, update_rows
 from kakin.kit.db import utcnow
 from kakin.kit.ids import new_id
 from kakin.rating.engine import rate_period
@@ -51,7 +52,7 @@ def content_hash(receivable: Row, lines: Sequence[Row]) -> str:
 def _rows(batch: ContractBatch, draft: ReceivableDraft) -> tuple[Row, list[Row]]:
     """The draft's rows with what the closing knows beyond the draft (the contract's
     customer and payment method, the closing date), without ids."""
-    receivable, lines = receivable_rows(draft, batch.describe)
+    receivable, lines = receivable_rows(draft)
     facts = batch.facts[draft.contract_id]
     receivable |= {
         "customer_id": facts.customer_id,
@@ -60,27 +61,6 @@ def _rows(batch: ContractBatch, draft: ReceivableDraft) -> tuple[Row, list[Row]]
         "payment_method_kind": facts.payment_method_kind,
     }
     return receivable, lines
-
-
-def _existing_receivables(session: Session, batch: ContractBatch) -> dict[str, Receivable]:
-    """The receivables the chunk's contracts already have for the month being closed."""
-    keys = {(cid, str(month)) for cid, month in batch.months.items()}
-    existing: dict[str, Receivable] = {}
-    if keys:
-        # One id array per query (not a tuple IN of every key: slow to plan and to send).
-        ids = sorted({cid for cid, _ in keys})
-        months = sorted({month for _, month in keys})
-        for part in id_chunks(session, ids):
-            for receivable in session.scalars(
-                select(Receivable).where(
-                    in_values(session, Receivable.contract_id, part),
-                    Receivable.billing_month.in_(months),
-                )
-            ):
-                if (receivable.contract_id, receivable.billing_month) in keys:
-                    existing[receivable.contract_id] = receivable
-
-    return existing
 
 
 @dataclass
@@ -130,7 +110,7 @@ class _Written:
     contract_id: str
     receivable: dict[str, Any]
     lines: list[dict[str, Any]]
-    replaces: Receivable | None
+    replaces: MonthReceivable | None
     billed: _Billed
 
 
@@ -238,7 +218,7 @@ def rate_and_write_chunk(
         {"contract_id": cid, "reason": reason[:MAX_ERROR_LENGTH]}
         for cid, reason in batch.errors.items()
     )
-    existing = _existing_receivables(session, batch)
+    existing = batch.existing
 
     written: list[_Written] = []
     for contract_id, contract_input in batch.inputs.items():

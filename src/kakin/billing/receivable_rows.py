@@ -8,16 +8,13 @@ stored as integers of the currency's minor unit: nothing is rounded here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from kakin.kit.bounds import MAX_STORED_MINOR
 from kakin.kit.money import to_minor
 from kakin.rating.lines import ReceivableDraft, ReceivableLine
 from kakin.rating.tax import ReceivableTotals
-
-Describe = Callable[[ReceivableLine], str]
-"""A line's label, as its invoice prints it."""
 
 Row = dict[str, Any]
 
@@ -44,16 +41,17 @@ def totals_row(totals: ReceivableTotals, currency: str) -> Row:
     }
 
 
-def line_rows(lines: Iterable[ReceivableLine], currency: str, describe: Describe) -> list[Row]:
+def line_rows(lines: Iterable[ReceivableLine], currency: str) -> list[Row]:
     """The lines as `receivable_lines` rows (without the receivable's keys), numbered from 1
-    in their order."""
+    in their order, each with the label and the source it carries."""
     return [
         {
             "line_no": n,
             "kind": line.kind.value,
             "note": line.note.value,
-            "description": describe(line),
+            "description": line.name,
             "subscription_id": line.subscription_id,
+            "source_kind": line.source_kind.value if line.source_kind else None,
             "source_id": line.source_id,
             "quantity": line.quantity,
             "unit": line.unit,
@@ -70,7 +68,7 @@ def line_rows(lines: Iterable[ReceivableLine], currency: str, describe: Describe
     ]
 
 
-def receivable_rows(draft: ReceivableDraft, describe: Describe) -> tuple[Row, list[Row]]:
+def receivable_rows(draft: ReceivableDraft) -> tuple[Row, list[Row]]:
     """What the draft says as its `receivables` row and its `receivable_lines` rows, without
     ids (the closing adds its own and what it knows of the contract and the run)."""
     currency = draft.currency
@@ -85,7 +83,7 @@ def receivable_rows(draft: ReceivableDraft, describe: Describe) -> tuple[Row, li
         "due_date": draft.due_date,
         "line_count": len(draft.lines),
     }
-    return receivable, line_rows(draft.lines, currency, describe)
+    return receivable, line_rows(draft.lines, currency)
 
 
 def unstorable_amount(receivable: Row, lines: Sequence[Row]) -> str | None:

@@ -18,6 +18,7 @@ from kakin.billing import closing
 from kakin.billing.errors import ClosingInProgress
 from kakin.billing.models import ClosingRun
 from kakin.kit.db import tenant_session, unscoped_session
+from kakin.rating.periods import closing_on
 from kakin.runtime import Runtime
 from kakin.tenancy.clock import caught_up, tenant_today
 from kakin.tenancy.models import Tenant
@@ -47,7 +48,7 @@ def due_closing_dates(
     if since is not None:
         start = min(start, since)
     candidates = [start + dt.timedelta(days=n) for n in range((today - start).days + 1)]
-    candidates = [d for d in candidates if closing.months_closed_on(d)]
+    candidates = [d for d in candidates if closing_on(d) is not None]
     with tenant_session(runtime.sessions, tenant_id) as session:
         done = set(
             session.scalars(

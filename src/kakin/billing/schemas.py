@@ -69,6 +69,11 @@ class ReceivableLineOut(BaseModel):
     note: str
     description: str
     subscription_id: str | None
+    source_kind: str | None = Field(
+        description="what source_id names: recurring_fee, suspension_fee, one_time_fee,"
+        " tariff, negotiated_tariff, usage_charge, discount, early_termination_rule,"
+        " one_time_charge, top_up or adjustment"
+    )
     source_id: str | None
     quantity: DecimalOut
     unit: str | None

@@ -7,10 +7,12 @@ tenant: another tenant's id is simply not found.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,10 +28,24 @@ from kakin.catalog.models import (
     TaxCategory,
     UsageItem,
 )
+from kakin.catalog.plan_schemas import PlanComponents
+from kakin.catalog.rating_inputs import (
+    PER_RECORD,
+    DiscountTerms,
+    PlanVersion,
+    RatingPlans,
+    UsageItemFacts,
+    discount_terms,
+    plan_failure,
+    rating_plans_of,
+    rating_tariff,
+)
 from kakin.catalog.schemas import MasterFilter, MasterPatch
+from kakin.kit.bulk import id_chunks, in_values
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.free_fields import filter_free_fields
 from kakin.kit.pagination import Page, paginate
+from kakin.rating.model import TariffVersion as RatingTariffVersion
 
 M = TypeVar("M", Service, UsageItem, Tariff, DiscountTable, TaxCategory, PricePlan)
 T = TypeVar("T")
@@ -209,3 +225,113 @@ def version_on(session: Session, model: type[V], parent_id: str, on: dt.date) ->
         .limit(1)
     )
     return result
+
+
+# --- the closing's reads: masters as rating inputs, for a whole chunk at once ----------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _components(version_id: str, stored: str) -> PlanComponents:
+    """A version's components validated once per process (versions are immutable rows; the
+    stored text is part of the key, so an in-memory version reusing an id is never mixed
+    up with a stored one)."""
+    return PlanComponents.model_validate_json(stored)
+
+
+def rating_plans(session: Session, plan_ids: Sequence[str]) -> RatingPlans:
+    """Every version of `plan_ids` as the rating core's plans, with their tariffs, usage
+    items and services: five plain-row queries, each plan version's components parsed once
+    per process. A plan whose components cannot be read or converted is in `broken`."""
+    v = PricePlanVersion
+    versions: dict[str, list[PlanVersion]] = {plan_id: [] for plan_id in plan_ids}
+    broken: dict[str, str] = {}
+    statement = select(v.id, v.price_plan_id, v.effective_from, cast(v.components, Text))
+    for part in id_chunks(session, sorted(set(plan_ids))):
+        rows = session.execute(
+            statement.where(in_values(session, v.price_plan_id, part)).order_by(
+                v.price_plan_id, v.effective_from
+            )
+        )
+        for version_id, plan_id, effective_from, stored in rows:
+            try:
+                components = _components(version_id, stored)
+            except ValueError as exc:
+                broken[plan_id] = plan_failure(plan_id, exc)
+                continue
+            versions[plan_id].append(PlanVersion(version_id, plan_id, effective_from, components))
+    service_of: dict[str, str] = {}
+    for part in id_chunks(session, sorted(set(plan_ids))):
+        for plan_id, service_id in session.execute(
+            select(PricePlan.id, PricePlan.service_id).where(in_values(session, PricePlan.id, part))
+        ):
+            service_of[plan_id] = service_id
+    return rating_plans_of_versions(session, versions, service_of, broken)
+
+
+def rating_plans_of_versions(
+    session: Session,
+    versions: Mapping[str, Sequence[PlanVersion]],
+    service_of: Mapping[str, str],
+    broken: Mapping[str, str] | None = None,
+) -> RatingPlans:
+    """`versions` (plan id → versions oldest first, stored or in memory) as the rating
+    core's plans, with the tariffs and usage items they charge by read in two queries."""
+    tariff_ids: set[str] = set()
+    item_ids: set[str] = set()
+    for plan_versions in versions.values():
+        for version in plan_versions:
+            for charge in version.components.usage_charges:
+                tariff_ids.add(charge.tariff_id)
+                item_ids.add(charge.usage_item)
+    return rating_plans_of(
+        versions,
+        _rating_tariffs(session, sorted(tariff_ids)),
+        _usage_item_facts(session, sorted(item_ids)),
+        service_of,
+        broken or {},
+    )
+
+
+def _rating_tariffs(
+    session: Session, tariff_ids: Sequence[str]
+) -> dict[str, tuple[RatingTariffVersion, ...]]:
+    t = TariffVersion
+    found: dict[str, list[RatingTariffVersion]] = defaultdict(list)
+    for part in id_chunks(session, tariff_ids):
+        rows = session.execute(
+            select(t.tariff_id, t.effective_from, t.shape, t.parameters)
+            .where(in_values(session, t.tariff_id, part))
+            .order_by(t.tariff_id, t.effective_from)
+        )
+        for row in rows:
+            found[row.tariff_id].append(
+                RatingTariffVersion(row.tariff_id, row.effective_from, rating_tariff(row))
+            )
+    return {tariff_id: tuple(tariff_versions) for tariff_id, tariff_versions in found.items()}
+
+
+def _usage_item_facts(session: Session, item_ids: Sequence[str]) -> dict[str, UsageItemFacts]:
+    u = UsageItem
+    facts: dict[str, UsageItemFacts] = {}
+    for part in id_chunks(session, item_ids):
+        for item_id, unit, unit_name, item_rating, name in session.execute(
+            select(u.id, u.unit, u.unit_name, u.rating, u.name).where(
+                in_values(session, u.id, part)
+            )
+        ):
+            facts[item_id] = UsageItemFacts(unit, unit_name, item_rating == PER_RECORD, name)
+    return facts
+
+
+def discount_terms_of(session: Session, table_ids: Sequence[str]) -> dict[str, DiscountTerms]:
+    """The terms of the discount tables `table_ids` (RATING.md §5), in one plain-row query."""
+    d = DiscountTable
+    terms: dict[str, DiscountTerms] = {}
+    for part in id_chunks(session, table_ids):
+        for row in session.execute(
+            select(d.id, d.kind, d.rate, d.amount, d.conditions, d.name).where(
+                in_values(session, d.id, part)
+            )
+        ):
+            terms[row.id] = discount_terms(row)
+    return terms

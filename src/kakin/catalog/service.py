@@ -53,8 +53,6 @@ from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
 from kakin.kit.money import minor_units
 from kakin.rating.discounts import DiscountKind
-from kakin.rating.discounts import DiscountTable as RatingDiscountTable
-from kakin.rating.discounts import LoyaltyStep as RatingLoyaltyStep
 from kakin.rating.tax import JAPAN_TAX_RATES, TAX_CATEGORY_ORDER, UNTAXED
 from kakin.rating.tax import TaxCategory as TaxCategoryCode
 from kakin.rating.tax import TaxRate as RatingTaxRate
@@ -203,19 +201,6 @@ def create_discount_table(
 
 def discount_table_out(row: DiscountTable) -> DiscountTableOut:
     return DiscountTableOut.model_validate(row)
-
-
-def rating_discount_table(row: DiscountTable) -> RatingDiscountTable:
-    """The table as `kakin.rating.discounts` takes it (percent or amount as `value`; a
-    loyalty table without a base value is worth 0 below its first step)."""
-    kind = DiscountKind(row.kind)
-    value = row.rate if kind is DiscountKind.FIXED_RATE else row.amount
-    return RatingDiscountTable(row.id, kind, value if value is not None else Decimal(0))
-
-
-def rating_loyalty_steps(row: DiscountTable) -> tuple[RatingLoyaltyStep, ...]:
-    steps = (row.conditions or {}).get("loyalty_steps") or []
-    return tuple(RatingLoyaltyStep(int(s["years"]), Decimal(str(s["value"]))) for s in steps)
 
 
 # --- tax categories ---------------------------------------------------------------------

@@ -117,30 +117,6 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def rating_tariff(version: TariffVersion) -> rating.Tariff:
-    """A stored version as the rating core's `Tariff` (what the closing rates with)."""
-    p = version.parameters
-    bands = tuple(
-        rating.Band(
-            up_to=_decimal(b.get("up_to")),
-            amount=_decimal(b.get("amount")),
-            unit_price=_decimal(b.get("unit_price")),
-            flat_fee=_decimal(b.get("flat_fee")),
-        )
-        for b in p.get("bands") or ()
-    )
-    return rating.Tariff(
-        shape=rating.TariffShape(version.shape),
-        fixed_fee=_decimal(p.get("fixed_fee")),
-        unit_price=_decimal(p.get("unit_price")),
-        included=_decimal(p.get("included")),
-        lower=_decimal(p.get("lower")),
-        upper=_decimal(p.get("upper")),
-        bands=bands,
-        mode=rating.GraduatedMode(p["mode"]) if p.get("mode") else None,
-    )
-
-
 def negotiation_problem(session: Session, tariff_id: str, on: dt.date) -> str | None:
     """Why a negotiated amount from `on` cannot replace the amount of `tariff_id`: a
     version in force on or after `on` has no single amount (None: it can)."""

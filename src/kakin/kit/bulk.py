@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from psycopg.errors import DeadlockDetected, UniqueViolation
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     bindparam,
+    cast,
     func,
     insert,
     select,
@@ -55,9 +56,26 @@ def in_values(
     turn into a scan testing every row against the whole array once a partition that was
     empty when planned has filled up (seen in a 200,000-line import)."""
     if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(String))
-        return column.in_(select(func.unnest(array)))
+        return column.in_(select(func.unnest(_id_array(values))))
     return column.in_(values)
+
+
+_PLAIN_IDS: Final = re.compile(
+    r"(?:(?!(?i:null)(?:,|$))[0-9A-Za-z_.:-]+)(?:,(?!(?i:null)(?:,|$))[0-9A-Za-z_.:-]+)*"
+)
+"""Comma-joined values that need no quoting in a PostgreSQL array literal: no empty value,
+none spelled NULL, nothing but letters, digits and `_.:-`."""
+
+
+def _id_array(values: Sequence[str]) -> ColumnElement[Any]:
+    """`values` as one `varchar[]` parameter. Ids (kakin's, and most external ones) are
+    sent as the array's text literal, checked by one regular expression over the joined
+    text: the driver's own list adaptation quotes element by element, a few milliseconds of
+    Python per thousand ids, paid by every chunk query."""
+    joined = ",".join(values)
+    if _PLAIN_IDS.fullmatch(joined):
+        return cast(bindparam(None, "{" + joined + "}", type_=String), ARRAY(String))
+    return bindparam(None, list(values), type_=ARRAY(String))
 
 
 def insert_rows(session: Session, model: type[TenantOwned], rows: Sequence[dict[str, Any]]) -> None:

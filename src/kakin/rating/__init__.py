@@ -17,7 +17,7 @@ from kakin.rating.discounts import (
 )
 from kakin.rating.due_dates import PaymentTerms, due_date, is_bank_holiday, next_bank_business_day
 from kakin.rating.engine import rate_period, remaining_allowance_on
-from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLine
+from kakin.rating.lines import LineKind, LineNote, ReceivableDraft, ReceivableLine, SourceKind
 from kakin.rating.model import (
     Adjustment,
     AdvanceBilling,
@@ -102,6 +102,7 @@ __all__ = [
     "ReceivableDraft",
     "ReceivableLine",
     "RecurringFee",
+    "SourceKind",
     "SubscriptionInput",
     "Suspension",
     "SuspensionFee",

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Final
 
 from kakin.rating.exact import RoundLine, exact_of
-from kakin.rating.lines import LineKind, LineNote
+from kakin.rating.lines import LineKind, LineNote, SourceKind
 from kakin.rating.model import (
     AdvanceBilling,
     BillingTiming,
@@ -53,7 +53,8 @@ _ONE_DAY: Final = timedelta(days=1)
 class Charge:
     """An exact amount about to become a receivable line (see `ReceivableLine`). Its tax
     point — the date whose tax rate applies — is `tax_point`, else the last day of
-    `period`, else the last day of the billing period."""
+    `period`, else the last day of the billing period. `name` is the label of its source
+    (`source_kind`, `source_id`)."""
 
     kind: LineKind
     exact: Fraction
@@ -69,6 +70,8 @@ class Charge:
     billing_month: BillingMonth | None = None
     usage_item_id: str | None = None
     tax_point: date | None = None
+    name: str = ""
+    source_kind: SourceKind | None = None
 
 
 def _amount_on(timeline: SubscriptionTimeline, fee_id: str, amount: Decimal, day: date) -> Decimal:
@@ -179,6 +182,8 @@ def recurring_charges(
                             key.fee.tax_category,
                             subscription_id=timeline.subscription_id,
                             source_id=fee_id,
+                            source_kind=SourceKind.RECURRING_FEE,
+                            name=key.fee.name,
                             note=note,
                             quantity=key.quantity,
                             unit_price=key.amount,
@@ -205,21 +210,23 @@ def advance_settlement(
     actual = sum((round_line(exact) for _, _, exact in segments), ZERO)
     if actual == billing.billed:
         return None
-    category = next(
+    fee = next(
         (
-            fee.tax_category
+            fee
             for assignment in timeline.subscription.plans
             for fee in assignment.plan.recurring_fees
             if fee.fee_id == billing.fee_id
         ),
-        TaxCategory.STANDARD,
+        None,
     )
     return Charge(
         LineKind.RECURRING,
         Fraction(actual - billing.billed),
-        category,
+        fee.tax_category if fee else TaxCategory.STANDARD,
         subscription_id=billing.subscription_id,
         source_id=billing.fee_id,
+        source_kind=SourceKind.RECURRING_FEE,
+        name=fee.name if fee else "",
         note=LineNote.ADVANCE_SETTLEMENT,
         period=billing.covered,
         days=sum(charged for _, charged, _ in segments),
@@ -265,6 +272,8 @@ def suspension_charges(timeline: SubscriptionTimeline, period: Period) -> list[C
                     key.fee.tax_category,
                     subscription_id=timeline.subscription_id,
                     source_id=key.fee.fee_id,
+                    source_kind=SourceKind.SUSPENSION_FEE,
+                    name=key.fee.name,
                     note=LineNote.SUSPENSION_FEE,
                     quantity=key.quantity,
                     unit_price=key.amount,
@@ -286,6 +295,7 @@ class UsageKey:
     tariff_id: str
     tariff: Tariff
     proration: ProrationMode
+    source_kind: SourceKind = SourceKind.TARIFF
 
 
 def usage_key(timeline: SubscriptionTimeline, item_id: str, day: date) -> UsageKey | None:
@@ -299,7 +309,13 @@ def usage_key(timeline: SubscriptionTimeline, item_id: str, day: date) -> UsageK
         return None
     override = timeline.override_on(charge.charge_id, day)
     if override is not None and override.tariff is not None:
-        return UsageKey(charge, f"override:{charge.charge_id}", override.tariff, plan.proration)
+        return UsageKey(
+            charge,
+            f"override:{charge.charge_id}",
+            override.tariff,
+            plan.proration,
+            SourceKind.NEGOTIATED_TARIFF,
+        )
     version = version_on(charge.tariffs, day)
     if version is None:
         return None
@@ -376,6 +392,8 @@ def usage_charges(
                 key.charge.tax_category,
                 subscription_id=timeline.subscription_id,
                 source_id=key.tariff_id,
+                source_kind=key.source_kind,
+                name=key.charge.name,
                 quantity=q,
                 unit=key.charge.unit_name,
                 unit_price=single_unit_price(key.tariff),
@@ -410,6 +428,8 @@ def late_usage_charge(
         charge.tax_category if charge else TaxCategory.STANDARD,
         subscription_id=earlier.subscription_id,
         source_id=charge.charge_id if charge else None,
+        source_kind=SourceKind.USAGE_CHARGE if charge else None,
+        name=charge.name if charge else "",
         note=LineNote.LATE_USAGE,
         quantity=quantity - earlier.billed_quantity,
         unit=charge.unit_name if charge else None,
@@ -442,6 +462,8 @@ def plan_one_time_charges(timeline: SubscriptionTimeline, period: Period) -> lis
                 fee.tax_category,
                 subscription_id=timeline.subscription_id,
                 source_id=fee.fee_id,
+                source_kind=SourceKind.ONE_TIME_FEE,
+                name=fee.name,
                 quantity=quantity,
                 unit_price=amount,
                 tax_point=start,
@@ -478,6 +500,8 @@ def early_termination_charge(timeline: SubscriptionTimeline, period: Period) -> 
         rule.tax_category,
         subscription_id=timeline.subscription_id,
         source_id=rule.rule_id,
+        source_kind=SourceKind.EARLY_TERMINATION_RULE,
+        name=rule.name,
         period=Period(end + _ONE_DAY, last),
         tax_point=end,
     )

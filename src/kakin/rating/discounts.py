@@ -103,7 +103,8 @@ class LoyaltyStep:
 class Discount:
     """RATING.md §5: "A discount applies one [discount table] to a subscription … or to the
     whole contract, for a date range." `subscription_id=None` is a contract discount.
-    Conditions: a campaign `window`, `required_services` (bundle) and `loyalty_steps`."""
+    Conditions: a campaign `window`, `required_services` (bundle) and `loyalty_steps`.
+    `name` labels its lines."""
 
     discount_id: str
     table: DiscountTable
@@ -115,6 +116,7 @@ class Discount:
     window: CampaignWindow | None = None
     required_services: frozenset[str] = field(default=frozenset())
     loyalty_steps: tuple[LoyaltyStep, ...] = ()
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

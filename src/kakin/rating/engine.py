@@ -37,6 +37,7 @@ from kakin.rating.lines import (
     LineNote,
     ReceivableDraft,
     ReceivableLine,
+    SourceKind,
 )
 from kakin.rating.model import ContractInput, UsageEntry
 from kakin.rating.periods import BillingMonth, Period, billing_month_of, billing_period
@@ -70,7 +71,8 @@ class _Rater:
         return round_line(exact, self.policy.currency, self.policy.line_rounding)
 
     def add(self, charge: Charge) -> None:
-        """A charge becomes a line: rounded once, taxed at the rate valid on its tax point."""
+        """A charge becomes a line: rounded once, taxed at the rate valid on its tax point,
+        labelled with its source's name (its kind when the source has none)."""
         point = charge.tax_point or (charge.period.end if charge.period else self.period.end)
         rate = self._tax_rates.get((charge.tax_category, point))
         if rate is None:
@@ -92,6 +94,8 @@ class _Rater:
                 days=charge.days,
                 billing_month=charge.billing_month,
                 usage_item_id=charge.usage_item_id,
+                name=charge.name or charge.kind.value,
+                source_kind=charge.source_kind,
             )
         )
 
@@ -152,6 +156,8 @@ class _Rater:
                         one_time.tax_category,
                         subscription_id=one_time.subscription_id,
                         source_id=one_time.fee_id,
+                        source_kind=SourceKind.ONE_TIME_CHARGE,
+                        name=one_time.name,
                         quantity=one_time.quantity,
                         unit_price=one_time.amount,
                         tax_point=one_time.incurred_on,
@@ -166,6 +172,8 @@ class _Rater:
                         top_up.tax_category,
                         subscription_id=top_up.subscription_id,
                         source_id=top_up.top_up_id,
+                        source_kind=SourceKind.TOP_UP,
+                        name=top_up.name,
                         note=LineNote.TOP_UP,
                         unit_price=top_up.price,
                         tax_point=top_up.bought_on,
@@ -217,6 +225,8 @@ class _Rater:
                     applied.tax_category,
                     subscription_id=applied.discount.subscription_id,
                     source_id=applied.discount.discount_id,
+                    source_kind=SourceKind.DISCOUNT,
+                    name=applied.discount.name,
                     unit_price=applied.amount,
                     period=applied.covered,
                     days=applied.days,
@@ -239,6 +249,8 @@ class _Rater:
                     adjustment.tax_category,
                     subscription_id=adjustment.subscription_id,
                     source_id=adjustment.adjustment_id,
+                    source_kind=SourceKind.ADJUSTMENT,
+                    name=adjustment.name,
                     unit_price=adjustment.amount,
                     period=adjustment.period,
                 )

@@ -45,15 +45,31 @@ class LineNote(enum.StrEnum):
     LATE_USAGE = "late_usage"  # usage of an earlier, already rated period
 
 
+class SourceKind(enum.StrEnum):
+    """What a line's `source_id` names (RATING.md §8 "the subscription and master it came
+    from"): with the kind, the id is unambiguous."""
+
+    RECURRING_FEE = "recurring_fee"  # a plan's recurring fee, by its code
+    SUSPENSION_FEE = "suspension_fee"  # a plan's suspension fee, by its code
+    ONE_TIME_FEE = "one_time_fee"  # a plan's one-time fee, by its code
+    TARIFF = "tariff"  # the tariff whose version in force priced the usage
+    NEGOTIATED_TARIFF = "negotiated_tariff"  # `override:<charge>`: a negotiated price
+    USAGE_CHARGE = "usage_charge"  # a plan's usage charge, by its code (late usage)
+    DISCOUNT = "discount"  # a contract's discount
+    EARLY_TERMINATION_RULE = "early_termination_rule"  # `early_termination:<plan>`
+    ONE_TIME_CHARGE = "one_time_charge"  # a registered one-time charge
+    TOP_UP = "top_up"
+    ADJUSTMENT = "adjustment"
+
+
 @dataclass(frozen=True, slots=True)
 class ReceivableLine:
     """RATING.md §8: "Each line holds: its kind …, the subscription and master it came from,
     quantity, unit, unit price, the days it covers, tax category, and amount." `amount` is
     rounded by line rounding (tax-inclusive when the tenant prices so). `billing_month` is
     set on late-usage lines: their original billing month. `usage_item_id` is set on usage
-    lines. `source_id` names the master: the fee, the tariff version (`override:<charge>`
-    for a negotiated tariff), the usage charge of a late-usage line, the discount, the
-    early-termination rule, the one-time charge, the top-up or the adjustment."""
+    lines. `source_kind` says what `source_id` names (`SourceKind`); `name` is the label
+    the line prints: its source's name (a usage line's: its usage item's), else its kind."""
 
     kind: LineKind
     amount: Decimal
@@ -69,6 +85,8 @@ class ReceivableLine:
     days: int | None = None
     billing_month: BillingMonth | None = None
     usage_item_id: str | None = None
+    name: str = ""
+    source_kind: SourceKind | None = None
 
     @property
     def period_start(self) -> date | None:

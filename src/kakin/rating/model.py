@@ -61,7 +61,9 @@ class BillingTiming(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class RecurringFee:
     """A recurring fee (月額基本料) of a price plan: `amount` per interval, per unit of the
-    subscription's quantity unless `per_quantity` is False."""
+    subscription's quantity unless `per_quantity` is False. `name` is the label its lines
+    print (names label, never price: they take no part in comparing inputs, so a fee
+    renamed by a plan revision stays one line)."""
 
     fee_id: str
     amount: Decimal
@@ -69,28 +71,33 @@ class RecurringFee:
     timing: BillingTiming = BillingTiming.ARREARS
     interval: Interval = MONTHLY
     per_quantity: bool = True
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class SuspensionFee:
     """RATING.md §3: "the plan has a suspension fee, which is then prorated over the
-    suspended days the same way" — `amount` per billing period (per unit of quantity)."""
+    suspended days the same way" — `amount` per billing period (per unit of quantity).
+    `name` labels its lines."""
 
     fee_id: str
     amount: Decimal
     tax_category: TaxCategory = TaxCategory.STANDARD
     per_quantity: bool = True
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class OneTimeFee:
     """RATING.md §3: a plan's one-time fee (contract fee …), "incurred on its start date";
-    "per subscription, or per unit of quantity when the plan says so"."""
+    "per subscription, or per unit of quantity when the plan says so". `name` labels its
+    line."""
 
     fee_id: str
     amount: Decimal
     tax_category: TaxCategory = TaxCategory.STANDARD
     per_quantity: bool = False
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +113,8 @@ class TariffVersion:
 class UsageCharge:
     """A usage charge (従量料金) of a price plan: usage of `usage_item_id`, counted in units
     of `unit` raw quantity (RATING.md §4 `q = ceil(raw / unit)`), priced by the tariff
-    version in force, after `allowance` included units per period."""
+    version in force, after `allowance` included units per period. `name` labels its
+    lines: the usage item's name."""
 
     charge_id: str
     usage_item_id: str
@@ -116,6 +124,7 @@ class UsageCharge:
     per_record: bool = False
     allowance: Decimal = ZERO
     tax_category: TaxCategory = TaxCategory.STANDARD
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +200,7 @@ class SubscriptionInput:
 @dataclass(frozen=True, slots=True)
 class TopUp:
     """RATING.md §4: "Top-ups bought during a period (追加購入) raise that period's allowance
-    and are billed as one-time fees"."""
+    and are billed as one-time fees". `name` labels its line."""
 
     top_up_id: str
     subscription_id: str
@@ -200,12 +209,13 @@ class TopUp:
     quantity: Decimal
     price: Decimal
     tax_category: TaxCategory = TaxCategory.STANDARD
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class OneTimeCharge:
     """A one-time fee incurred on a date (device price, construction fee …), not yet
-    billed. `amount` is per unit of `quantity`."""
+    billed. `amount` is per unit of `quantity`; `name` labels its line."""
 
     charge_id: str
     fee_id: str
@@ -214,17 +224,20 @@ class OneTimeCharge:
     subscription_id: str | None = None
     quantity: Decimal = ONE
     tax_category: TaxCategory = TaxCategory.STANDARD
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Adjustment:
-    """RATING.md §8: "a late change becomes an `adjustment` line on the next receivable"."""
+    """RATING.md §8: "a late change becomes an `adjustment` line on the next receivable";
+    `name` (its reason) labels the line."""
 
     adjustment_id: str
     amount: Decimal
     tax_category: TaxCategory = TaxCategory.STANDARD
     subscription_id: str | None = None
     period: Period | None = None
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,6 +207,30 @@ def billing_month_closed_on(closing_day: ClosingDay, run_date: date) -> BillingM
     return BillingMonth(ended.year, ended.month)
 
 
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """What one closing date closes: the billing month of one closing day."""
+
+    closing_day: ClosingDay
+    billing_month: BillingMonth
+
+    @property
+    def period(self) -> Period:
+        return billing_period(self.closing_day, self.billing_month)
+
+
+def closing_on(run_date: date) -> Closing | None:
+    """RATING.md §2: "The closing batch run on date D rates every contract whose period
+    ended on D−1." The closing days end their periods on distinct days of the month (5,
+    10, 15, 20, 25 and the last, which is never the 25th), so a date closes one closing
+    day's billing month or none."""
+    for closing_day in CLOSING_DAYS:
+        month = billing_month_closed_on(closing_day, run_date)
+        if month is not None:
+            return Closing(closing_day, month)
+    return None
+
+
 def local_date(instant: datetime, time_zone: str = DEFAULT_TIME_ZONE) -> date:
     """RATING.md §2: "All dates are in the tenant's time zone (default Asia/Tokyo). A usage
     record belongs to the period that contains its local date." `instant` must be aware."""

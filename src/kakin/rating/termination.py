@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -45,13 +45,14 @@ class EarlyTerminationKind(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class EarlyTerminationRule:
     """RATING.md §6: the plan's rule, "optionally capped", with "the tax category the rule
-    names (often not taxable)"."""
+    names (often not taxable)". `name` labels its line."""
 
     rule_id: str
     kind: EarlyTerminationKind
     amount: Decimal | None = None
     cap: Decimal | None = None
     tax_category: TaxCategory = TaxCategory.OUT_OF_SCOPE
+    name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.kind is EarlyTerminationKind.FIXED and self.amount is None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 15:51:40.641473
+Create Date: 2026-12-04 03:21:52.727712
 """
 
 from __future__ import annotations
@@ -520,6 +520,7 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=20), nullable=False),
         sa.Column("description", sa.String(length=500), nullable=False),
         sa.Column("subscription_id", sa.String(length=40), nullable=True),
+        sa.Column("source_kind", sa.String(length=30), nullable=True),
         sa.Column("source_id", sa.String(length=80), nullable=True),
         sa.Column("quantity", kakin.kit.db.ExactDecimal(precision=24, scale=6), nullable=False),
         sa.Column("unit", sa.String(length=40), nullable=True),
