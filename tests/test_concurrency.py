@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from kakin.kit.db import tenant_session, unscoped_session
+from kakin.onboarding import open_tenant
 from kakin.runtime import Runtime
 from kakin.settings import Settings
 from kakin.tenancy import service as tenancy
@@ -120,9 +121,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def tenant(server: Server) -> Tenant:
     runtime = server.runtime
     with unscoped_session(runtime.sessions) as session:
-        tenant_id = tenancy.create_tenant(
-            session, "concurrency", runtime.keyring.new_wrapped_key()
-        ).tenant_id
+        tenant_id = open_tenant(session, "concurrency", runtime.keyring.new_wrapped_key()).tenant_id
     with tenant_session(runtime.sessions, tenant_id) as session:
         credentials = tenancy.create_client(session, name="race")
     response = httpx.post(

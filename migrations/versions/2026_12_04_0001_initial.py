@@ -364,6 +364,7 @@ def upgrade() -> None:
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("closed_through", sa.Date(), nullable=True),
         sa.Column("created_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", kakin.kit.db.UTCDateTime(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),

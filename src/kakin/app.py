@@ -20,7 +20,9 @@ from kakin.billing.preview_api import router as preview_router
 from kakin.billing.scheduler import Scheduler
 from kakin.catalog.api import router as catalog_router
 from kakin.contracts.api import router as contracts_router
+from kakin.contracts.service import active_contract_ids
 from kakin.customers.api import router as customers_router
+from kakin.customers.service import refuse_withdrawal_with
 from kakin.kit.body_limit import BodySizeLimit
 from kakin.kit.bounds import check_request_values
 from kakin.kit.errors import install_problem_handlers
@@ -53,6 +55,8 @@ class Health(BaseModel):
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
+    # Customers lies below contracts, so contracts' rule is handed to it from here.
+    refuse_withdrawal_with(active_contract_ids)
     own_runtime = runtime is None
     rt = runtime or Runtime.from_settings(get_settings())
 

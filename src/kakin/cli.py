@@ -13,6 +13,7 @@ import typer
 
 from kakin.kit.crypto import MasterKeyError
 from kakin.kit.db import tenant_session, unscoped_session
+from kakin.onboarding import open_tenant
 from kakin.runtime import Runtime
 from kakin.settings import get_settings
 from kakin.tenancy import service as tenancy
@@ -134,9 +135,7 @@ def tenant_create(
     and admin); print its credentials."""
     runtime = _runtime()
     with unscoped_session(runtime.sessions) as session:
-        created = tenancy.create_tenant(
-            session, name, runtime.keyring.new_wrapped_key(), sandbox=sandbox
-        )
+        created = open_tenant(session, name, runtime.keyring.new_wrapped_key(), sandbox=sandbox)
         tenant_id = created.tenant_id
     with tenant_session(runtime.sessions, tenant_id) as session:
         credentials = tenancy.create_client(session, name="default")

@@ -17,6 +17,7 @@ import httpx
 from kakin.app import create_app
 from kakin.billing import closing
 from kakin.kit.db import tenant_session, unscoped_session
+from kakin.onboarding import open_tenant
 from kakin.runtime import Runtime
 from kakin.tenancy import service as tenancy
 from kakin.tenancy.schemas import ClientCredentials
@@ -210,9 +211,7 @@ def seed_demo(runtime: Runtime) -> ClientCredentials:
         tenant_id = (
             existing[0].tenant_id
             if existing
-            else tenancy.create_tenant(
-                session, DEMO_TENANT, runtime.keyring.new_wrapped_key()
-            ).tenant_id
+            else open_tenant(session, DEMO_TENANT, runtime.keyring.new_wrapped_key()).tenant_id
         )
     with tenant_session(runtime.sessions, tenant_id) as session:
         credentials = tenancy.create_client(session, name="demo")

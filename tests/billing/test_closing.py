@@ -148,15 +148,20 @@ def test_changes_dated_inside_an_issued_period_are_refused(api: Api) -> None:
         json={"quantity": 2, "effective_date": "2026-10-30"},
     )
     assert allowed.status_code == 201, allowed.text
+    etag = api.get(f"/v1/contracts/{ids['contract']}").headers["ETag"]
     api.post(f"/v1/receivables/{receivable['id']}/finalize")
+    # closing the period changes nothing a client of the contract sees
+    assert api.get(f"/v1/contracts/{ids['contract']}").headers["ETag"] == etag
     refused = api.post(
         f"/v1/subscriptions/{ids['subscription']}/suspensions",
         json={"effective_date": "2026-10-31"},
     )
     assert refused.status_code == 409
-    assert refused.json()["type"].endswith("period-closed")
+    assert refused.json()["type"].endswith("/period-closed")
+    # one fact, one problem: usage of a closed period cannot be deleted either
     deleted = api.delete("/v1/usage-records/u-0")
     assert deleted.status_code == 409
+    assert deleted.json()["type"] == refused.json()["type"]
     later = api.post(
         f"/v1/subscriptions/{ids['subscription']}/suspensions",
         json={"effective_date": "2026-11-05"},

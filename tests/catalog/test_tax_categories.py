@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from kakin.catalog.service import ensure_default_tax_categories, tax_rates
-from kakin.kit.db import tenant_session
+from sqlalchemy import func, select
+
+from kakin.catalog.models import TaxCategory as TaxCategoryRow
+from kakin.catalog.service import list_tax_categories, tax_category_codes, tax_rates
+from kakin.kit.db import tenant_session, unscoped_session
 from kakin.rating.tax import TaxCategory, tax_rate_on
 from kakin.runtime import Runtime
+from kakin.tenancy.service import create_tenant
 from tests.factories.api import Api
 
 
@@ -24,12 +28,17 @@ def test_every_tenant_has_the_four_categories_with_the_japanese_rates(api: Api) 
     assert categories["standard"]["id"].startswith("txc_")
 
 
-def test_defaults_are_made_once(api: Api, runtime: Runtime) -> None:
-    api.get("/v1/tax-categories")
-    with tenant_session(runtime.sessions, api.tenant_id) as session:
-        ensure_default_tax_categories(session)
-        ensure_default_tax_categories(session)
-    assert len(api.get("/v1/tax-categories").json()["items"]) == 4
+def test_reading_the_tax_master_writes_nothing(runtime: Runtime) -> None:
+    """The tax master is seeded when a tenant is opened (`kakin.onboarding`); reading it
+    only reads: a bare tenant row, made without it, stays without one."""
+    with unscoped_session(runtime.sessions) as session:
+        tenant_id = create_tenant(session, "bare", runtime.keyring.new_wrapped_key()).tenant_id
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        assert tax_rates(session) == ()
+        assert list_tax_categories(session) == []
+        assert tax_category_codes(session) == set()
+    with tenant_session(runtime.sessions, tenant_id) as session:
+        assert session.scalar(select(func.count(TaxCategoryRow.id))) == 0
 
 
 def test_a_future_rate_is_a_new_dated_row(api: Api, runtime: Runtime) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from kakin.kit.db import tenant_session, unscoped_session
+from kakin.onboarding import open_tenant
 from kakin.runtime import Runtime
 from kakin.tenancy import service as tenancy
 from kakin.tenancy.schemas import ClientCredentials
@@ -60,7 +61,7 @@ def new_tenant_api(
     sandbox: bool = False,
 ) -> Api:
     with unscoped_session(runtime.sessions) as session:
-        tenant_id = tenancy.create_tenant(
+        tenant_id = open_tenant(
             session, name, runtime.keyring.new_wrapped_key(), functions=functions, sandbox=sandbox
         ).tenant_id
     with tenant_session(runtime.sessions, tenant_id) as session:

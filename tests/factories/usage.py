@@ -17,6 +17,7 @@ from kakin.contracts.models import Contract, Subscription
 from kakin.kit.db import tenant_session
 from kakin.kit.ids import new_id
 from kakin.runtime import Runtime
+from tests.factories.api import Api
 
 _serial = itertools.count(1)
 
@@ -107,3 +108,9 @@ def record(
     if sub is not None:
         body["subscription_id"] = sub.id
     return body | overrides
+
+
+def register_records(api: Api, records: list[dict[str, Any]]) -> None:
+    """Register `records` in one batch, insisting it is accepted."""
+    response = api.post("/v1/usage-records/batch", json={"records": records})
+    assert response.status_code == 200, response.text

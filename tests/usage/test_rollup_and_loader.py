@@ -18,9 +18,14 @@ from kakin.usage.loader import load_usage, load_usage_of_contracts
 from kakin.usage.models import UsageDailyTotal, UsagePendingDay
 from kakin.usage.rollup import pending_days, rollup_days, run_rollup
 from tests.factories.api import Api
-from tests.factories.usage import Sub, new_subscription, new_usage_item, record
+from tests.factories.usage import (
+    Sub,
+    new_subscription,
+    new_usage_item,
+    record,
+    register_records,
+)
 
-BATCH = "/v1/usage-records/batch"
 NOV_1, NOV_30 = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
 
 
@@ -47,17 +52,12 @@ def _load(runtime: Runtime, api: Api, subs: list[Sub]) -> dict[str, list[UsageEn
         return load_usage(session, [s.id for s in subs], NOV_1, NOV_30)
 
 
-def _register(api: Api, records: list[dict[str, object]]) -> None:
-    response = api.post(BATCH, json={"records": records})
-    assert response.status_code == 200, response.text
-
-
 def test_rollup_totals_equal_the_raw_sums_and_a_second_run_changes_nothing(
     api: Api, runtime: Runtime
 ) -> None:
     sub = new_subscription(runtime, api.tenant_id)
     item_id, item = new_usage_item(runtime, api.tenant_id)
-    _register(
+    register_records(
         api,
         [
             record(sub, item, "1.25", _at(3)),
@@ -85,7 +85,7 @@ def test_load_usage_is_the_same_whether_or_not_the_rollup_ran(api: Api, runtime:
     two = new_subscription(runtime, api.tenant_id)
     idle = new_subscription(runtime, api.tenant_id)
     item_id, item = new_usage_item(runtime, api.tenant_id)
-    _register(
+    register_records(
         api,
         [
             record(one, item, "1.5", _at(1)),
@@ -108,7 +108,7 @@ def test_load_usage_is_the_same_whether_or_not_the_rollup_ran(api: Api, runtime:
     assert _load(runtime, api, subs) == expected
 
     # usage arriving after the rollup is seen at once, added to the rolled-up day
-    _register(api, [record(one, item, "0.5", _at(2), record_id="late")])
+    register_records(api, [record(one, item, "0.5", _at(2), record_id="late")])
     expected[one.id][1] = UsageEntry(one.id, item_id, dt.date(2026, 11, 2), Decimal("3.5"))
     assert _load(runtime, api, subs) == expected
     # and a deletion too
@@ -130,7 +130,7 @@ def test_per_record_items_are_loaded_record_by_record_in_time_order(
     sub = new_subscription(runtime, api.tenant_id)
     calls_id, calls = new_usage_item(runtime, api.tenant_id, rating="per_record")
     data_id, data = new_usage_item(runtime, api.tenant_id)
-    _register(
+    register_records(
         api,
         [
             record(sub, calls, "61", _at(5, 20)),
@@ -153,10 +153,10 @@ def test_per_record_items_are_loaded_record_by_record_in_time_order(
 def test_a_day_changed_while_its_rollup_ran_stays_pending(api: Api, runtime: Runtime) -> None:
     sub = new_subscription(runtime, api.tenant_id)
     _, item = new_usage_item(runtime, api.tenant_id)
-    _register(api, [record(sub, item, "1", _at(7))])
+    register_records(api, [record(sub, item, "1", _at(7))])
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         marks = pending_days(session)  # the rollup reads the marks …
-    _register(api, [record(sub, item, "2", _at(7, 15))])  # … a registration bumps one …
+    register_records(api, [record(sub, item, "2", _at(7, 15))])  # … a registration bumps one …
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         rollup_days(session, sorted(marks), marks)  # … so its mark survives the rollup
     with tenant_session(runtime.sessions, api.tenant_id) as session:

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
-from kakin.audit.models import AuditEvent
-from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from kakin.audit.repository import search_events
+from kakin.audit.schemas import AuditEventOut
+from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from kakin.tenancy.deps import Admin
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
-
-
-class AuditEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    occurred_at: dt.datetime
-    actor: str
-    action: str
-    resource_type: str
-    resource_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
 
 
 @router.get("", response_model=Page[AuditEventOut])
@@ -38,11 +21,4 @@ def list_audit_events(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> Page[AuditEventOut]:
     """The tenant's audit trail (admin scope: it shows every change, billing amounts too)."""
-    statement = select(AuditEvent)
-    if resource_type:
-        statement = statement.where(AuditEvent.resource_type == resource_type)
-    if resource_id:
-        statement = statement.where(AuditEvent.resource_id == resource_id)
-    return paginate(
-        ctx.session, statement, AuditEvent.id, cursor, limit, AuditEventOut.model_validate
-    )
+    return search_events(ctx.session, resource_type, resource_id, cursor, limit)

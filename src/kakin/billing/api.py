@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, tuple_
 
-from kakin.billing import closing
-from kakin.billing.errors import ClosingRunNotFound
-from kakin.billing.models import Adjustment, ClosingRun, CreditNote, Receivable, ReceivableLine
+from kakin.billing import closing, service
 from kakin.billing.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -32,22 +28,16 @@ from kakin.billing.service import (
     finalize_month,
     get_receivable,
     issue_credit_note,
-    receivable_lines,
 )
 from kakin.catalog.service import tax_rates as tenant_tax_rates
 from kakin.contracts.service import get_contract
 from kakin.kit.bounds import BILLING_MONTH_PATTERN, Date, in_currency
 from kakin.kit.concurrency import set_etag
 from kakin.kit.db import tenant_session
-from kakin.kit.errors import InvalidRequest, NotFound
 from kakin.kit.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Page,
-    decode_cursor,
-    encode_cursor,
-    paginate,
-    paginate_rows,
 )
 from kakin.runtime import Runtime
 from kakin.tenancy.clock import refuse_after_today
@@ -89,10 +79,7 @@ def start_closing_run(ctx: Rating, body: ClosingRunIn) -> ClosingRunOut:
 
 @router.get("/v1/closing-runs/{run_id}", response_model=ClosingRunOut)
 def get_closing_run(ctx: Rating, run_id: str) -> ClosingRunOut:
-    run = ctx.session.scalar(select(ClosingRun).where(ClosingRun.id == run_id))
-    if run is None:
-        raise ClosingRunNotFound(f"no closing run {run_id}")
-    return ClosingRunOut.model_validate(run)
+    return ClosingRunOut.model_validate(service.get_closing_run(ctx.session, run_id))
 
 
 @router.get("/v1/closing-runs", response_model=Page[ClosingRunOut])
@@ -102,12 +89,7 @@ def list_closing_runs(
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ClosingRunOut]:
-    statement = select(ClosingRun)
-    if closing_date is not None:
-        statement = statement.where(ClosingRun.closing_date == closing_date)
-    return paginate(
-        ctx.session, statement, ClosingRun.id, cursor, limit, ClosingRunOut.model_validate
-    )
+    return service.search_closing_runs(ctx.session, closing_date, cursor, limit)
 
 
 @router.get("/v1/receivables", response_model=Page[ReceivableOut])
@@ -122,35 +104,10 @@ def list_receivables(
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ReceivableOut]:
-    statement = select(Receivable)
-    if contract_id:
-        statement = statement.where(Receivable.contract_id == contract_id)
-    if customer_id:
-        statement = statement.where(Receivable.customer_id == customer_id)
-    if billing_month:
-        statement = statement.where(Receivable.billing_month == billing_month)
-    if status:
-        statement = statement.where(Receivable.status == status)
-    if due_from:
-        statement = statement.where(Receivable.due_date >= due_from)
-    if due_to:
-        statement = statement.where(Receivable.due_date <= due_to)
-    return paginate(ctx.session, statement, Receivable.id, cursor, limit, _receivable_out)
-
-
-def _receivable_out(receivable: Receivable) -> ReceivableOut:
-    return ReceivableOut.model_validate(receivable, context=in_currency(receivable.currency))
-
-
-def _detail(ctx: Rating, receivable: Receivable) -> ReceivableDetailOut:
-    lines = receivable_lines(ctx.session, receivable.id)
-    money = in_currency(receivable.currency)
-    return ReceivableDetailOut.model_validate(
-        {
-            **_receivable_out(receivable).model_dump(),
-            "lines": [ReceivableLineOut.model_validate(line, context=money) for line in lines],
-        }
+    filters = service.ReceivableFilter(
+        contract_id, customer_id, billing_month, status, due_from, due_to
     )
+    return service.search_receivables(ctx.session, filters, cursor, limit)
 
 
 @router.get(
@@ -163,7 +120,7 @@ def get_receivable_route(
 ) -> ReceivableDetailOut:
     receivable = get_receivable(ctx.session, receivable_id)
     set_etag(response, receivable.version)
-    return _detail(ctx, receivable)
+    return service.receivable_detail(ctx.session, receivable)
 
 
 @router.post("/v1/receivables/{receivable_id}/finalize", response_model=ReceivableDetailOut)
@@ -176,7 +133,7 @@ def finalize_receivable(ctx: Rating, receivable_id: str, response: Response) -> 
         get_receivable(ctx.session, receivable_id, for_update=True),
     )
     set_etag(response, receivable.version)
-    return _detail(ctx, receivable)
+    return service.receivable_detail(ctx.session, receivable)
 
 
 class FinalizeMonthIn(BaseModel):
@@ -209,48 +166,8 @@ def search_receivable_lines(
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ReceivableLineOut]:
-    if not (receivable_id or contract_id or subscription_id):
-        raise InvalidRequest(
-            [("/query/receivable_id", "name a receivable_id, contract_id or subscription_id")]
-        )
-    statement = select(ReceivableLine)
-    if receivable_id:
-        statement = statement.where(ReceivableLine.receivable_id == receivable_id)
-    if contract_id:
-        statement = statement.where(ReceivableLine.contract_id == contract_id)
-    if subscription_id:
-        statement = statement.where(ReceivableLine.subscription_id == subscription_id)
-    if kind:
-        statement = statement.where(ReceivableLine.kind == kind)
-    if cursor:
-        receivable, _, line_no = decode_cursor(cursor).rpartition(":")
-        if not line_no.isdigit():
-            raise InvalidRequest([("/query/cursor", "not a cursor this API returned")])
-        statement = statement.where(
-            tuple_(ReceivableLine.receivable_id, ReceivableLine.line_no)
-            > (receivable, int(line_no))
-        )
-    rows = ctx.session.scalars(
-        statement.order_by(ReceivableLine.receivable_id, ReceivableLine.line_no).limit(limit + 1)
-    ).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(f"{rows[-1].receivable_id}:{rows[-1].line_no}") if more and rows else None
-    )
-    currencies = dict(
-        ctx.session.execute(
-            select(Receivable.id, Receivable.currency).where(
-                Receivable.id.in_({r.receivable_id for r in rows})
-            )
-        ).all()
-    )
-    return Page[ReceivableLineOut](
-        items=[
-            ReceivableLineOut.model_validate(r, context=in_currency(currencies[r.receivable_id]))
-            for r in rows
-        ],
-        next_cursor=next_cursor,
+    return service.search_receivable_lines(
+        ctx.session, receivable_id, contract_id, subscription_id, kind, cursor, limit
     )
 
 
@@ -269,15 +186,8 @@ def create_adjustment(ctx: Rating, contract_id: str, body: AdjustmentIn) -> Adju
 def list_adjustments(
     ctx: Rating, contract_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[AdjustmentOut]:
-    money = in_currency(get_contract(ctx.session, contract_id).currency)
-    statement = select(Adjustment).where(Adjustment.contract_id == contract_id)
-    return paginate(
-        ctx.session,
-        statement,
-        Adjustment.id,
-        cursor,
-        limit,
-        lambda row: AdjustmentOut.model_validate(row, context=money),
+    return service.adjustments_of(
+        ctx.session, get_contract(ctx.session, contract_id), cursor, limit
     )
 
 
@@ -293,31 +203,14 @@ def create_credit_note(ctx: Rating, receivable_id: str, body: CreditNoteIn) -> C
     return CreditNoteOut.model_validate(note, context=in_currency(receivable.currency))
 
 
-def _notes_out(ctx: Rating, notes: Sequence[CreditNote]) -> list[CreditNoteOut]:
-    """Credit notes as answers, in their receivables' currencies (one query per page)."""
-    currencies = dict(
-        ctx.session.execute(
-            select(Receivable.id, Receivable.currency).where(
-                Receivable.id.in_({n.receivable_id for n in notes})
-            )
-        ).all()
-    )
-    return [
-        CreditNoteOut.model_validate(n, context=in_currency(currencies[n.receivable_id]))
-        for n in notes
-    ]
-
-
 @router.get("/v1/receivables/{receivable_id}/credit-notes", response_model=Page[CreditNoteOut])
 def list_credit_notes_of_receivable(
     ctx: Rating, receivable_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[CreditNoteOut]:
     """The credit notes of one receivable, oldest first."""
     get_receivable(ctx.session, receivable_id)
-    statement = select(CreditNote).where(CreditNote.receivable_id == receivable_id)
-    return paginate_rows(
-        ctx.session, statement, CreditNote.id, cursor, limit, lambda notes: _notes_out(ctx, notes)
-    )
+    filters = service.CreditNoteFilter(receivable_id=receivable_id)
+    return service.search_credit_notes(ctx.session, filters, cursor, limit)
 
 
 @router.get("/v1/credit-notes", response_model=Page[CreditNoteOut])
@@ -333,29 +226,14 @@ def list_credit_notes(
 ) -> Page[CreditNoteOut]:
     """Credit notes (返還請求書), filtered by receivable, its contract or customer, and
     issue date."""
-    statement = select(CreditNote)
-    if receivable_id:
-        statement = statement.where(CreditNote.receivable_id == receivable_id)
-    if contract_id or customer_id:
-        receivables = select(Receivable.id)
-        if contract_id:
-            receivables = receivables.where(Receivable.contract_id == contract_id)
-        if customer_id:
-            receivables = receivables.where(Receivable.customer_id == customer_id)
-        statement = statement.where(CreditNote.receivable_id.in_(receivables))
-    if issued_from:
-        statement = statement.where(CreditNote.issued_on >= issued_from)
-    if issued_to:
-        statement = statement.where(CreditNote.issued_on <= issued_to)
-    return paginate_rows(
-        ctx.session, statement, CreditNote.id, cursor, limit, lambda notes: _notes_out(ctx, notes)
+    filters = service.CreditNoteFilter(
+        receivable_id, contract_id, customer_id, issued_from, issued_to
     )
+    return service.search_credit_notes(ctx.session, filters, cursor, limit)
 
 
 @router.get("/v1/credit-notes/{credit_note_id}", response_model=CreditNoteOut)
 def get_credit_note(ctx: Rating, credit_note_id: str) -> CreditNoteOut:
-    note = ctx.session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))
-    if note is None:
-        raise NotFound(f"no credit note {credit_note_id}")
+    note = service.get_credit_note(ctx.session, credit_note_id)
     currency = get_receivable(ctx.session, note.receivable_id).currency
     return CreditNoteOut.model_validate(note, context=in_currency(currency))

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from kakin.audit.service import record
 from kakin.billing.models import OneTimeCharge, TopUp
 from kakin.billing.schemas import TaxCategoryCode
-from kakin.billing.service import is_period_closed
 from kakin.catalog.models import UsageItem
-from kakin.contracts.errors import PeriodClosed
 from kakin.contracts.models import Subscription
+from kakin.contracts.service import ensure_period_open, get_contract
 from kakin.kit.bounds import Date, DecimalOut, Money, MoneyOut, PositiveQuantity, SingleLine
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
+from kakin.kit.pagination import Page, paginate
 from kakin.rating.usage import is_within_life
 
 
@@ -91,12 +91,7 @@ def _check_date(session: Session, sub: Subscription, day: dt.date, field: str) -
         raise InvalidRequest(
             [(pointer("body", field), "outside the subscription's life (start to end)")]
         )
-    if is_period_closed(session, sub.contract_id, day):
-        raise PeriodClosed(
-            f"the billing period containing {day.isoformat()} is closed; "
-            "bill a correction as an adjustment instead",
-            day=day.isoformat(),
-        )
+    ensure_period_open(session, get_contract(session, sub.contract_id), day)
 
 
 def add_one_time_charge(
@@ -142,3 +137,21 @@ def add_top_up(session: Session, sub: Subscription, body: TopUpIn) -> TopUp:
     out = TopUpOut.model_validate(top_up)
     record(session, "create", "top_up", top_up.id, None, out)
     return top_up
+
+
+def charges_of(
+    session: Session, sub: Subscription, cursor: str | None, limit: int
+) -> Page[OneTimeChargeOut]:
+    """One page of the subscription's one-time charges."""
+    statement = select(OneTimeCharge).where(OneTimeCharge.subscription_id == sub.id)
+    return paginate(
+        session, statement, OneTimeCharge.id, cursor, limit, OneTimeChargeOut.model_validate
+    )
+
+
+def top_ups_of(
+    session: Session, sub: Subscription, cursor: str | None, limit: int
+) -> Page[TopUpOut]:
+    """One page of the subscription's top-ups."""
+    statement = select(TopUp).where(TopUp.subscription_id == sub.id)
+    return paginate(session, statement, TopUp.id, cursor, limit, TopUpOut.model_validate)

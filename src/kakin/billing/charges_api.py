@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
 from kakin.billing.charges import (
     OneTimeChargeIn,
@@ -14,10 +13,11 @@ from kakin.billing.charges import (
     TopUpOut,
     add_one_time_charge,
     add_top_up,
+    charges_of,
+    top_ups_of,
 )
-from kakin.billing.models import OneTimeCharge, TopUp
 from kakin.contracts.subscriptions import get_subscription
-from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
+from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from kakin.tenancy.deps import Rating
 
 router = APIRouter(tags=["billing"])
@@ -49,11 +49,7 @@ def create_one_time_charge(
 def list_one_time_charges(
     ctx: Rating, subscription_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[OneTimeChargeOut]:
-    get_subscription(ctx.session, subscription_id)
-    statement = select(OneTimeCharge).where(OneTimeCharge.subscription_id == subscription_id)
-    return paginate(
-        ctx.session, statement, OneTimeCharge.id, cursor, limit, OneTimeChargeOut.model_validate
-    )
+    return charges_of(ctx.session, get_subscription(ctx.session, subscription_id), cursor, limit)
 
 
 @router.post(
@@ -72,6 +68,4 @@ def create_top_up(ctx: Rating, subscription_id: str, body: TopUpIn, response: Re
 def list_top_ups(
     ctx: Rating, subscription_id: str, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[TopUpOut]:
-    get_subscription(ctx.session, subscription_id)
-    statement = select(TopUp).where(TopUp.subscription_id == subscription_id)
-    return paginate(ctx.session, statement, TopUp.id, cursor, limit, TopUpOut.model_validate)
+    return top_ups_of(ctx.session, get_subscription(ctx.session, subscription_id), cursor, limit)

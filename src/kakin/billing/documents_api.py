@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from kakin.billing.documents.record import document_parties
 from kakin.billing.invoice_pdf import (
@@ -12,9 +11,7 @@ from kakin.billing.invoice_pdf import (
     render_credit_note,
     render_invoice,
 )
-from kakin.billing.models import CreditNote
-from kakin.billing.service import get_receivable, receivable_lines
-from kakin.kit.errors import NotFound
+from kakin.billing.service import get_credit_note, get_receivable, receivable_lines
 from kakin.tenancy.deps import Rating
 
 router = APIRouter(tags=["billing"])
@@ -58,10 +55,8 @@ def invoice_pdf(ctx: Rating, receivable_id: str) -> Response:
     operation_id="getCreditNotePdf",
 )
 def credit_note_pdf(ctx: Rating, credit_note_id: str) -> Response:
-    note = ctx.session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id))
-    if note is None:
-        raise NotFound(f"no credit note {credit_note_id}")
     """A credit note (適格返還請求書), with its parties as they were when it was issued."""
+    note = get_credit_note(ctx.session, credit_note_id)
     receivable = get_receivable(ctx.session, note.receivable_id)
     parties = document_parties(ctx.session, ctx.cipher, ctx.tenant, note, receivable.contract_id)
     document = credit_note_document_from(note, receivable, parties)

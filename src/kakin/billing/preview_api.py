@@ -19,9 +19,7 @@ def get_current_usage(ctx: Rating, subscription_id: str, on: Date | None = None)
     """The billing period containing `on` (default: today in the tenant's time zone): each
     usage item's quantities, allowance and running amount, and the subscription's lines as
     the period's receivable would show them with the usage recorded up to `on`."""
-    out = current_usage(ctx.session, subscription_id, on or tenant_today(ctx.tenant))
-    ctx.session.rollback()  # a read: nothing the loading may have set up is kept
-    return out
+    return current_usage(ctx.session, subscription_id, on or tenant_today(ctx.tenant))
 
 
 @router.post("/v1/simulations", response_model=SimulationOut)
@@ -32,6 +30,4 @@ def create_simulation(ctx: Rating, body: SimulationIn) -> SimulationOut:
     `{"billing_month", "hypothetical": {"closing_day", "start_date", "plan" | "price_plan_id",
     "quantity", "usage": [{"usage_item", "quantity"}]}}`: one subscription of that plan.
     Money in the currency's major unit (decimal strings); nothing is stored."""
-    out = simulate(ctx.session, ctx.tenant, body)
-    ctx.session.rollback()  # storing nothing, not even lazily created defaults
-    return out
+    return simulate(ctx.session, ctx.tenant, body)

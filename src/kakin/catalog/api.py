@@ -3,19 +3,24 @@
 Each master: POST (201 + ETag + Location), GET list (search + cursor pagination), GET one
 (ETag), PATCH (If-Match), DELETE (If-Match; retires the master — it stays readable, since
 contracts and receivables refer to it). Tariffs and price plans add
-`POST …/{id}/versions` for a revision from a date.
+`POST …/{id}/versions` for a revision from a date. The routes every master shares are
+made by one factory, `master_routes`.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from kakin.catalog import price_plans, service, tariffs
 from kakin.catalog.models import DiscountTable, PricePlan, Service, Tariff, UsageItem
 from kakin.catalog.plan_schemas import PricePlanIn, PricePlanOut, PricePlanVersionIn
-from kakin.catalog.repository import get_master, search
+from kakin.catalog.repository import get_master, kind_of, search
 from kakin.catalog.schemas import (
     DiscountTableIn,
     DiscountTableOut,
@@ -35,7 +40,7 @@ from kakin.catalog.schemas import (
 from kakin.catalog.tariff_schemas import TariffDefinitionIn, TariffIn, TariffOut
 from kakin.kit.concurrency import check_if_match, set_etag
 from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from kakin.tenancy.deps import Contracts
+from kakin.tenancy.deps import ApiContext, Contracts
 
 router = APIRouter()
 
@@ -56,13 +61,211 @@ def _created(response: Response, location: str, version: int) -> None:
     set_etag(response, version)
 
 
+# --- the routes every master shares -----------------------------------------------------
+
+Outs = Callable[[Session, Sequence[Any]], Sequence[BaseModel]]
+"""A page of master rows as the API shows them (one query per kind for the whole page)."""
+
+
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Any:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def _route(
+    router: APIRouter,
+    method: str,
+    path: str,
+    name: str,
+    endpoint: Callable[..., Any],
+    parameters: list[inspect.Parameter],
+    returns: Any,
+    doc: str | None,
+    **options: Any,
+) -> None:
+    """Add `endpoint` (called with keywords) under `name`, the operation id's source, with
+    the typed signature FastAPI reads its parameters from."""
+    endpoint.__name__ = name
+    endpoint.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    description = inspect.cleandoc(doc) if doc else ""
+    router.add_api_route(
+        path, endpoint, methods=[method], name=name, description=description, **options
+    )
+
+
+def master_routes(
+    router: APIRouter,
+    *,
+    name: str,
+    key: str,
+    out_model: type[BaseModel],
+    patch_model: type[BaseModel],
+    load: Callable[[Session, str], Any],
+    outs: Outs,
+    change: Callable[[Session, Any, Any, Callable[[Any], BaseModel]], None],
+    retire: Callable[[Session, Any, Callable[[Any], BaseModel]], None] | None = None,
+    search_model: type[Any] | None = None,
+    docs: Mapping[str, str] | None = None,
+) -> None:
+    """The routes of master `name` (`service` → `getService`, `updateService` …) on
+    `router`, the path parameter being `key`:
+
+    - `GET ""` (with `search_model`): search by the master filters, cursor pagination;
+    - `GET /{key}`: the master and its ETag;
+    - `PATCH /{key}`: If-Match → `change` → the new ETag;
+    - `DELETE /{key}` (with `retire`): If-Match → `retire` → 204.
+
+    `docs` gives a route's description by its verb (`list`, `get`, `change`, `retire`)."""
+    docs = docs or {}
+    plural = name + "s"
+    one = f"/{{{key}}}"
+    context = _param("ctx", Contracts)
+    reference = _param(key, str)
+    if_match = _param("if_match", IfMatch, None)
+
+    def out_of(session: Session) -> Callable[[Any], BaseModel]:
+        return lambda row: outs(session, [row])[0]
+
+    if search_model is not None:
+        model = search_model
+
+        def list_masters(**kw: Any) -> Page[BaseModel]:
+            ctx: ApiContext = kw["ctx"]
+            return search(
+                ctx.session,
+                model,
+                kw["filters"],
+                kw["cursor"],
+                kw["limit"],
+                lambda rows: list(outs(ctx.session, rows)),
+            )
+
+        _route(
+            router,
+            "GET",
+            "",
+            f"list_{plural}",
+            list_masters,
+            [
+                context,
+                _param("filters", Filters),
+                _param("cursor", str | None, None),
+                _param("limit", Limit, DEFAULT_LIMIT),
+            ],
+            Page[out_model],  # type: ignore[valid-type]
+            docs.get("list"),
+            response_model=Page[out_model],  # type: ignore[valid-type]
+        )
+
+    def get_one(**kw: Any) -> BaseModel:
+        ctx: ApiContext = kw["ctx"]
+        row = load(ctx.session, kw[key])
+        set_etag(kw["response"], row.version)
+        return out_of(ctx.session)(row)
+
+    _route(
+        router,
+        "GET",
+        one,
+        f"get_{name}",
+        get_one,
+        [context, reference, _param("response", Response)],
+        out_model,
+        docs.get("get"),
+        response_model=out_model,
+        responses=ERRORS,
+    )
+
+    def change_one(**kw: Any) -> BaseModel:
+        ctx: ApiContext = kw["ctx"]
+        row = load(ctx.session, kw[key])
+        check_if_match(kw["if_match"], row.version)
+        out = out_of(ctx.session)
+        change(ctx.session, row, kw["changes"], out)
+        set_etag(kw["response"], row.version)
+        return out(row)
+
+    _route(
+        router,
+        "PATCH",
+        one,
+        f"change_{name}",
+        change_one,
+        [
+            context,
+            reference,
+            _param("changes", patch_model),
+            _param("response", Response),
+            if_match,
+        ],
+        out_model,
+        docs.get("change"),
+        response_model=out_model,
+        responses=CHANGE_ERRORS,
+    )
+
+    if retire is not None:
+        retire_with = retire
+
+        def retire_one(**kw: Any) -> Response:
+            ctx: ApiContext = kw["ctx"]
+            row = load(ctx.session, kw[key])
+            check_if_match(kw["if_match"], row.version)
+            retire_with(ctx.session, row, out_of(ctx.session))
+            return Response(status_code=204)
+
+        _route(
+            router,
+            "DELETE",
+            one,
+            f"retire_{name}",
+            retire_one,
+            [context, reference, if_match],
+            Response,
+            docs.get("retire"),
+            status_code=204,
+            responses=CHANGE_ERRORS,
+        )
+
+
+def catalog_master_routes(
+    router: APIRouter,
+    model: type[Any],
+    out_model: type[BaseModel],
+    patch_model: type[BaseModel],
+    outs: Outs,
+    *,
+    search_all: bool = True,
+    docs: Mapping[str, str] | None = None,
+) -> None:
+    """`master_routes` of a master named by id or code, changed by `change_master` and
+    retired by `retire_master` (its audit kind being its name)."""
+    name = kind_of(model).replace(" ", "_")
+    master_routes(
+        router,
+        name=name,
+        key=f"{name}_id",
+        out_model=out_model,
+        patch_model=patch_model,
+        load=lambda session, reference: get_master(session, model, reference),
+        outs=outs,
+        change=lambda session, row, changes, out: service.change_master(
+            session, row, changes, out, name
+        ),
+        retire=lambda session, row, out: service.retire_master(session, row, out, name),
+        search_model=model if search_all else None,
+        docs=docs,
+    )
+
+
 # --- services ---------------------------------------------------------------------------
 
 services = APIRouter(prefix="/v1/services", tags=["masters"])
 
 
-def _service_out(row: Service) -> ServiceOut:
-    return ServiceOut.model_validate(row)
+def _services_out(_session: Session, rows: Sequence[Service]) -> list[ServiceOut]:
+    return [ServiceOut.model_validate(row) for row in rows]
 
 
 @services.post("", status_code=201, response_model=ServiceOut, responses=CHANGE_ERRORS)
@@ -70,48 +273,20 @@ def create_service(ctx: Contracts, data: ServiceIn, response: Response) -> Servi
     """Register a service (サービスマスタ)."""
     row = service.create_service(ctx.session, data)
     _created(response, f"/v1/services/{row.id}", row.version)
-    return _service_out(row)
+    return ServiceOut.model_validate(row)
 
 
-@services.get("", response_model=Page[ServiceOut])
-def list_services(
-    ctx: Contracts, filters: Filters, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
-) -> Page[ServiceOut]:
-    """Search services by code, name, status and free fields."""
-    return search(
-        ctx.session, Service, filters, cursor, limit, lambda rows: [_service_out(r) for r in rows]
-    )
-
-
-@services.get("/{service_id}", response_model=ServiceOut, responses=ERRORS)
-def get_service(ctx: Contracts, service_id: str, response: Response) -> ServiceOut:
-    row = get_master(ctx.session, Service, service_id)
-    set_etag(response, row.version)
-    return _service_out(row)
-
-
-@services.patch("/{service_id}", response_model=ServiceOut, responses=CHANGE_ERRORS)
-def change_service(
-    ctx: Contracts,
-    service_id: str,
-    changes: ServicePatch,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ServiceOut:
-    row = get_master(ctx.session, Service, service_id)
-    check_if_match(if_match, row.version)
-    service.change_master(ctx.session, row, changes, _service_out, "service")
-    set_etag(response, row.version)
-    return _service_out(row)
-
-
-@services.delete("/{service_id}", status_code=204, responses=CHANGE_ERRORS)
-def retire_service(ctx: Contracts, service_id: str, if_match: IfMatch = None) -> Response:
-    """Retire a service: it stays readable, but new price plans cannot use it."""
-    row = get_master(ctx.session, Service, service_id)
-    check_if_match(if_match, row.version)
-    service.retire_master(ctx.session, row, _service_out, "service")
-    return Response(status_code=204)
+catalog_master_routes(
+    services,
+    Service,
+    ServiceOut,
+    ServicePatch,
+    _services_out,
+    docs={
+        "list": "Search services by code, name, status and free fields.",
+        "retire": "Retire a service: it stays readable, but new price plans cannot use it.",
+    },
+)
 
 
 # --- usage items ------------------------------------------------------------------------
@@ -119,8 +294,8 @@ def retire_service(ctx: Contracts, service_id: str, if_match: IfMatch = None) ->
 usage_items = APIRouter(prefix="/v1/usage-items", tags=["masters"])
 
 
-def _usage_item_out(row: UsageItem) -> UsageItemOut:
-    return UsageItemOut.model_validate(row)
+def _usage_items_out(_session: Session, rows: Sequence[UsageItem]) -> list[UsageItemOut]:
+    return [UsageItemOut.model_validate(row) for row in rows]
 
 
 @usage_items.post("", status_code=201, response_model=UsageItemOut, responses=CHANGE_ERRORS)
@@ -129,52 +304,20 @@ def create_usage_item(ctx: Contracts, data: UsageItemIn, response: Response) -> 
     rates over the period total or per record."""
     row = service.create_usage_item(ctx.session, data)
     _created(response, f"/v1/usage-items/{row.id}", row.version)
-    return _usage_item_out(row)
+    return UsageItemOut.model_validate(row)
 
 
-@usage_items.get("", response_model=Page[UsageItemOut])
-def list_usage_items(
-    ctx: Contracts, filters: Filters, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
-) -> Page[UsageItemOut]:
-    return search(
-        ctx.session,
-        UsageItem,
-        filters,
-        cursor,
-        limit,
-        lambda rows: [_usage_item_out(r) for r in rows],
-    )
-
-
-@usage_items.get("/{usage_item_id}", response_model=UsageItemOut, responses=ERRORS)
-def get_usage_item(ctx: Contracts, usage_item_id: str, response: Response) -> UsageItemOut:
-    row = get_master(ctx.session, UsageItem, usage_item_id)
-    set_etag(response, row.version)
-    return _usage_item_out(row)
-
-
-@usage_items.patch("/{usage_item_id}", response_model=UsageItemOut, responses=CHANGE_ERRORS)
-def change_usage_item(
-    ctx: Contracts,
-    usage_item_id: str,
-    changes: UsageItemPatch,
-    response: Response,
-    if_match: IfMatch = None,
-) -> UsageItemOut:
-    """Change names, status and free fields (`unit` and `rating` are fixed at creation)."""
-    row = get_master(ctx.session, UsageItem, usage_item_id)
-    check_if_match(if_match, row.version)
-    service.change_master(ctx.session, row, changes, _usage_item_out, "usage_item")
-    set_etag(response, row.version)
-    return _usage_item_out(row)
-
-
-@usage_items.delete("/{usage_item_id}", status_code=204, responses=CHANGE_ERRORS)
-def retire_usage_item(ctx: Contracts, usage_item_id: str, if_match: IfMatch = None) -> Response:
-    row = get_master(ctx.session, UsageItem, usage_item_id)
-    check_if_match(if_match, row.version)
-    service.retire_master(ctx.session, row, _usage_item_out, "usage_item")
-    return Response(status_code=204)
+catalog_master_routes(
+    usage_items,
+    UsageItem,
+    UsageItemOut,
+    UsageItemPatch,
+    _usage_items_out,
+    docs={
+        "change": "Change names, status and free fields (`unit` and `rating` are fixed at "
+        "creation).",
+    },
+)
 
 
 # --- tariffs ----------------------------------------------------------------------------
@@ -191,26 +334,19 @@ def create_tariff(ctx: Contracts, data: TariffIn, response: Response) -> TariffO
     return tariffs.tariff_out(row, versions)
 
 
-@tariff_routes.get("", response_model=Page[TariffOut])
-def list_tariffs(
-    ctx: Contracts, filters: Filters, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
-) -> Page[TariffOut]:
-    return search(
-        ctx.session,
-        Tariff,
-        filters,
-        cursor,
-        limit,
-        lambda rows: tariffs.tariffs_out(ctx.session, rows),
-    )
-
-
-@tariff_routes.get("/{tariff_id}", response_model=TariffOut, responses=ERRORS)
-def get_tariff(ctx: Contracts, tariff_id: str, response: Response) -> TariffOut:
-    """A tariff with all its versions, oldest first."""
-    row = get_master(ctx.session, Tariff, tariff_id)
-    set_etag(response, row.version)
-    return tariffs.tariffs_out(ctx.session, [row])[0]
+catalog_master_routes(
+    tariff_routes,
+    Tariff,
+    TariffOut,
+    MasterPatch,
+    tariffs.tariffs_out,
+    docs={
+        "get": "A tariff with all its versions, oldest first.",
+        "change": "Change the code, name, status or free fields (a definition changes by a "
+        "new version).",
+        "retire": "Retire a tariff: plans that use it keep it; new plan versions cannot.",
+    },
+)
 
 
 @tariff_routes.post(
@@ -231,40 +367,15 @@ def add_tariff_version(
     return tariffs.tariff_out(row, versions)
 
 
-@tariff_routes.patch("/{tariff_id}", response_model=TariffOut, responses=CHANGE_ERRORS)
-def change_tariff(
-    ctx: Contracts,
-    tariff_id: str,
-    changes: MasterPatch,
-    response: Response,
-    if_match: IfMatch = None,
-) -> TariffOut:
-    """Change the code, name, status or free fields (a definition changes by a new version)."""
-    row = get_master(ctx.session, Tariff, tariff_id)
-    check_if_match(if_match, row.version)
-
-    def out(tariff: Tariff) -> TariffOut:
-        return tariffs.tariffs_out(ctx.session, [tariff])[0]
-
-    service.change_master(ctx.session, row, changes, out, "tariff")
-    set_etag(response, row.version)
-    return out(row)
-
-
-@tariff_routes.delete("/{tariff_id}", status_code=204, responses=CHANGE_ERRORS)
-def retire_tariff(ctx: Contracts, tariff_id: str, if_match: IfMatch = None) -> Response:
-    """Retire a tariff: plans that use it keep it; new plan versions cannot."""
-    row = get_master(ctx.session, Tariff, tariff_id)
-    check_if_match(if_match, row.version)
-    service.retire_master(
-        ctx.session, row, lambda t: tariffs.tariffs_out(ctx.session, [t])[0], "tariff"
-    )
-    return Response(status_code=204)
-
-
 # --- discount tables --------------------------------------------------------------------
 
 discount_tables = APIRouter(prefix="/v1/discount-tables", tags=["masters"])
+
+
+def _discount_tables_out(
+    _session: Session, rows: Sequence[DiscountTable]
+) -> list[DiscountTableOut]:
+    return [service.discount_table_out(row) for row in rows]
 
 
 @discount_tables.post("", status_code=201, response_model=DiscountTableOut, responses=CHANGE_ERRORS)
@@ -278,55 +389,14 @@ def create_discount_table(
     return service.discount_table_out(row)
 
 
-@discount_tables.get("", response_model=Page[DiscountTableOut])
-def list_discount_tables(
-    ctx: Contracts, filters: Filters, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
-) -> Page[DiscountTableOut]:
-    return search(
-        ctx.session,
-        DiscountTable,
-        filters,
-        cursor,
-        limit,
-        lambda rows: [service.discount_table_out(r) for r in rows],
-    )
-
-
-@discount_tables.get("/{discount_table_id}", response_model=DiscountTableOut, responses=ERRORS)
-def get_discount_table(
-    ctx: Contracts, discount_table_id: str, response: Response
-) -> DiscountTableOut:
-    row = get_master(ctx.session, DiscountTable, discount_table_id)
-    set_etag(response, row.version)
-    return service.discount_table_out(row)
-
-
-@discount_tables.patch(
-    "/{discount_table_id}", response_model=DiscountTableOut, responses=CHANGE_ERRORS
+catalog_master_routes(
+    discount_tables,
+    DiscountTable,
+    DiscountTableOut,
+    DiscountTablePatch,
+    _discount_tables_out,
+    docs={"change": "Change the code, name, status or free fields (the discount itself is fixed)."},
 )
-def change_discount_table(
-    ctx: Contracts,
-    discount_table_id: str,
-    changes: DiscountTablePatch,
-    response: Response,
-    if_match: IfMatch = None,
-) -> DiscountTableOut:
-    """Change the code, name, status or free fields (the discount itself is fixed)."""
-    row = get_master(ctx.session, DiscountTable, discount_table_id)
-    check_if_match(if_match, row.version)
-    service.change_master(ctx.session, row, changes, service.discount_table_out, "discount_table")
-    set_etag(response, row.version)
-    return service.discount_table_out(row)
-
-
-@discount_tables.delete("/{discount_table_id}", status_code=204, responses=CHANGE_ERRORS)
-def retire_discount_table(
-    ctx: Contracts, discount_table_id: str, if_match: IfMatch = None
-) -> Response:
-    row = get_master(ctx.session, DiscountTable, discount_table_id)
-    check_if_match(if_match, row.version)
-    service.retire_master(ctx.session, row, service.discount_table_out, "discount_table")
-    return Response(status_code=204)
 
 
 # --- tax categories ---------------------------------------------------------------------
@@ -341,27 +411,17 @@ def list_tax_categories(ctx: Contracts) -> Page[TaxCategoryOut]:
     return Page[TaxCategoryOut](items=service.list_tax_categories(ctx.session))
 
 
-@tax_categories.get("/{code}", response_model=TaxCategoryOut, responses=ERRORS)
-def get_tax_category(ctx: Contracts, code: str, response: Response) -> TaxCategoryOut:
-    row = service.get_tax_category(ctx.session, code)
-    set_etag(response, row.version)
-    return service.tax_category_out(ctx.session, row)
-
-
-@tax_categories.patch("/{code}", response_model=TaxCategoryOut, responses=CHANGE_ERRORS)
-def change_tax_category(
-    ctx: Contracts,
-    code: str,
-    changes: TaxCategoryPatch,
-    response: Response,
-    if_match: IfMatch = None,
-) -> TaxCategoryOut:
-    """Change the name or free fields of a tax category."""
-    row = service.get_tax_category(ctx.session, code)
-    check_if_match(if_match, row.version)
-    service.change_tax_category(ctx.session, row, changes)
-    set_etag(response, row.version)
-    return service.tax_category_out(ctx.session, row)
+master_routes(
+    tax_categories,
+    name="tax_category",
+    key="code",
+    out_model=TaxCategoryOut,
+    patch_model=TaxCategoryPatch,
+    load=service.get_tax_category,
+    outs=service.tax_categories_out,
+    change=lambda session, row, changes, _out: service.change_tax_category(session, row, changes),
+    docs={"change": "Change the name or free fields of a tax category."},
+)
 
 
 @tax_categories.post(
@@ -416,12 +476,20 @@ def list_price_plans(
     )
 
 
-@plans.get("/{price_plan_id}", response_model=PricePlanOut, responses=ERRORS)
-def get_price_plan(ctx: Contracts, price_plan_id: str, response: Response) -> PricePlanOut:
-    """A price plan with all its versions, oldest first."""
-    row = get_master(ctx.session, PricePlan, price_plan_id)
-    set_etag(response, row.version)
-    return price_plans.price_plans_out(ctx.session, [row])[0]
+catalog_master_routes(
+    plans,
+    PricePlan,
+    PricePlanOut,
+    MasterPatch,
+    price_plans.price_plans_out,
+    search_all=False,  # its search adds a filter by service, above
+    docs={
+        "get": "A price plan with all its versions, oldest first.",
+        "change": "Change the code, name, status or free fields (prices change by a new version).",
+        "retire": "Retire a price plan: subscriptions on it keep it; new ones cannot choose "
+        "it. Plans\nare never removed, since subscriptions and receivables refer to them.",
+    },
+)
 
 
 @plans.post(
@@ -443,38 +511,6 @@ def add_price_plan_version(
     versions = price_plans.add_price_plan_version(ctx.session, row, data, if_match)
     _created(response, f"/v1/price-plans/{row.id}", row.version)
     return price_plans.price_plan_out(row, versions)
-
-
-@plans.patch("/{price_plan_id}", response_model=PricePlanOut, responses=CHANGE_ERRORS)
-def change_price_plan(
-    ctx: Contracts,
-    price_plan_id: str,
-    changes: MasterPatch,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PricePlanOut:
-    """Change the code, name, status or free fields (prices change by a new version)."""
-    row = get_master(ctx.session, PricePlan, price_plan_id)
-    check_if_match(if_match, row.version)
-
-    def out(plan: PricePlan) -> PricePlanOut:
-        return price_plans.price_plans_out(ctx.session, [plan])[0]
-
-    service.change_master(ctx.session, row, changes, out, "price_plan")
-    set_etag(response, row.version)
-    return out(row)
-
-
-@plans.delete("/{price_plan_id}", status_code=204, responses=CHANGE_ERRORS)
-def retire_price_plan(ctx: Contracts, price_plan_id: str, if_match: IfMatch = None) -> Response:
-    """Retire a price plan: subscriptions on it keep it; new ones cannot choose it. Plans
-    are never removed, since subscriptions and receivables refer to them."""
-    row = get_master(ctx.session, PricePlan, price_plan_id)
-    check_if_match(if_match, row.version)
-    service.retire_master(
-        ctx.session, row, lambda p: price_plans.price_plans_out(ctx.session, [p])[0], "price_plan"
-    )
-    return Response(status_code=204)
 
 
 for _router in (services, usage_items, tariff_routes, discount_tables, tax_categories, plans):

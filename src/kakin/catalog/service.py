@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,7 +48,7 @@ from kakin.catalog.schemas import (
     UsageItemIn,
     UsageItemOut,
 )
-from kakin.kit.db import current_tenant, utcnow
+from kakin.kit.db import utcnow
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
 from kakin.kit.money import minor_units
@@ -216,54 +214,45 @@ DEFAULT_TAX_CATEGORY_NAMES: Final[dict[TaxCategoryCode, str]] = {
 """RATING.md §7: the four categories every tenant has, with their Japanese labels."""
 
 
-def ensure_default_tax_categories(session: Session) -> None:
-    """Give the session's tenant the four tax categories and the Japanese rates
+def seed_tax_master(session: Session, tenant_id: str) -> None:
+    """Give a new tenant the four tax categories and the Japanese rates
     (`kakin.rating.tax.JAPAN_TAX_RATES`: standard 10 % and reduced 8 % from 2019-10-01,
-    exempt and out of scope 0) when it has none yet. Called lazily by the services that
-    need them; safe under concurrency (an insert that loses the race does nothing)."""
-    if session.scalar(select(TaxCategory.id).limit(1)) is not None:
-        return
-    tenant_id = current_tenant(session)
+    exempt and out of scope 0). Called once, when the tenant is created
+    (`kakin.onboarding.open_tenant`), so every read of the tax master is only a read."""
     now = utcnow()
-    categories: list[dict[str, Any]] = [
-        {
-            "tenant_id": tenant_id,
-            "id": new_id("txc"),
-            "code": code.value,
-            "name": name,
-            "status": MasterStatus.ACTIVE.value,
-            "free": {},
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        for code, name in DEFAULT_TAX_CATEGORY_NAMES.items()
-    ]
-    rates: list[dict[str, Any]] = [
-        {
-            "tenant_id": tenant_id,
-            "category": rate.category.value,
-            "effective_from": rate.valid_from,
-            "rate": rate.rate,
-            "created_at": now,
-        }
-        for rate in JAPAN_TAX_RATES
-    ]
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(TaxCategory)
-        .values(categories)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "code"])
+        insert(TaxCategory),
+        [
+            {
+                "tenant_id": tenant_id,
+                "id": new_id("txc"),
+                "code": code.value,
+                "name": name,
+                "status": MasterStatus.ACTIVE.value,
+                "free": {},
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for code, name in DEFAULT_TAX_CATEGORY_NAMES.items()
+        ],
     )
     session.execute(
-        insert(TaxRate)
-        .values(rates)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "category", "effective_from"])
+        insert(TaxRate),
+        [
+            {
+                "tenant_id": tenant_id,
+                "category": rate.category.value,
+                "effective_from": rate.valid_from,
+                "rate": rate.rate,
+                "created_at": now,
+            }
+            for rate in JAPAN_TAX_RATES
+        ],
     )
 
 
 def list_tax_categories(session: Session) -> list[TaxCategoryOut]:
-    ensure_default_tax_categories(session)
     rows = session.scalars(select(TaxCategory)).all()
     # RATING.md §5's order of categories: standard, reduced, exempt, out_of_scope.
     order = {code.value: index for code, index in TAX_CATEGORY_ORDER.items()}
@@ -286,7 +275,6 @@ def _tax_category_out(row: TaxCategory, rates: list[TaxRateOut]) -> TaxCategoryO
 
 
 def get_tax_category(session: Session, code: str) -> TaxCategory:
-    ensure_default_tax_categories(session)
     row = session.scalar(select(TaxCategory).where(TaxCategory.code == code))
     if row is None:
         raise MasterNotFound("tax category", code)
@@ -334,7 +322,6 @@ def add_tax_rate(session: Session, row: TaxCategory, data: TaxRateIn) -> None:
 
 def tax_rates(session: Session) -> tuple[RatingTaxRate, ...]:
     """The tenant's dated tax master as `kakin.rating.tax.TaxRate`s (for the closing)."""
-    ensure_default_tax_categories(session)
     return tuple(
         RatingTaxRate(TaxCategoryCode(r.category), r.rate, r.effective_from)
         for r in session.scalars(select(TaxRate).order_by(TaxRate.category, TaxRate.effective_from))
@@ -343,7 +330,6 @@ def tax_rates(session: Session) -> tuple[RatingTaxRate, ...]:
 
 def tax_category_codes(session: Session) -> set[str]:
     """The codes of the tenant's active tax categories."""
-    ensure_default_tax_categories(session)
     return set(
         session.scalars(
             select(TaxCategory.code).where(TaxCategory.status == MasterStatus.ACTIVE.value)

@@ -45,6 +45,12 @@ class Contract(TenantOwned, FreeFieldsColumns, Base):
     start_date: Mapped[dt.date] = mapped_column()
     end_date: Mapped[dt.date | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(10), default="active")
+    closed_through: Mapped[dt.date | None] = mapped_column()
+    """The last day of the contract's latest issued billing period (None: nothing issued).
+
+    Written by billing when it finalises a receivable (RATING.md §8: an issued period is
+    never rewritten); `contracts.service.ensure_period_open` refuses changes on or before
+    it. Not part of the contract's representation, so writing it keeps the version."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

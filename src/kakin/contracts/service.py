@@ -1,23 +1,25 @@
 """Use cases of contracts, and the checks every part of the domain shares.
 
 - `ensure_period_open` is THE one place deciding whether a change dated in the past is
-  still allowed; every event path, discount change and contract end-date change calls it.
-- `master_problem` checks customers and catalog masters by importing their modules
-  lazily, so this domain does not depend on their import order.
+  still allowed; every event path, discount change, contract end-date change, usage
+  deletion and one-time charge calls it. Billing moves the line (`close_period`).
+- `master_problem` checks the customers and catalog masters this domain builds on.
 - `ensure_contract_item_room` holds the tenant limit on subscriptions + discounts.
+- `active_contract_ids` is the rule "the customer still has contracts in use", which
+  customers asks before a withdrawal (`kakin.app` wires it in).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from kakin.audit.service import record
+from kakin.audit.service import MASK, record
+from kakin.catalog.models import DiscountTable, PricePlan
+from kakin.catalog.repository import find_by_reference
 from kakin.contracts.errors import (
     ContractHasSubscriptionsBeforeStart,
     ContractHasSubscriptionsBeyondEnd,
@@ -33,6 +35,7 @@ from kakin.contracts.schemas import (
     ContractOut,
     ContractPatch,
 )
+from kakin.customers.service import customer_exists
 from kakin.kit.concurrency import check_if_match
 from kakin.kit.crypto import FieldCipher
 from kakin.kit.errors import InvalidRequest, pointer
@@ -45,6 +48,8 @@ from kakin.tenancy.service import count_rows
 BILLING_ADDRESS_FIELD = "contract.billing_address"
 """The cipher's field name (bound into the ciphertext's associated data)."""
 
+CANCELLED = "cancelled"
+
 
 # --- shared checks -----------------------------------------------------------------------
 
@@ -54,14 +59,17 @@ def ensure_period_open(session: Session, contract: Contract, day: dt.date) -> No
     period containing `day` is already closed.
 
     Issue: "past dates allowed only while the period is not closed". A period is closed
-    once its receivable is issued (no longer `draft`: RATING.md §8, billing decides it).
-    Every path that changes what a past day is billed calls this one function:
-    subscription events and creation, discount creation, change and deletion, contract
-    end-date changes.
+    once its receivable is issued (no longer `draft`: RATING.md §8): billing then moves
+    `closed_through` to the period's last day (`close_period`). Every path that changes
+    what a past day is billed calls this one function: subscription events and creation,
+    discount creation, change and deletion, contract end-date changes, usage deletion,
+    one-time charges and top-ups.
     """
-    from kakin.billing.service import is_period_closed  # noqa: PLC0415 - billing builds on contracts
-
-    if is_period_closed(session, contract.id, day):
+    # The column, not the loaded object: billing may have closed the period since.
+    closed_through = session.scalar(
+        select(Contract.closed_through).where(Contract.id == contract.id)
+    )
+    if closed_through is not None and day <= closed_through:
         raise PeriodClosed(
             f"the billing period containing {day.isoformat()} is closed; "
             "bill a correction as an adjustment instead",
@@ -69,37 +77,20 @@ def ensure_period_open(session: Session, contract: Contract, day: dt.date) -> No
         )
 
 
-_MASTER_MODELS: dict[str, tuple[str, str, str]] = {
-    "customer": ("kakin.customers.models", "Customer", "customer"),
-    "price_plan": ("kakin.catalog.models", "PricePlan", "price plan"),
-    "discount_table": ("kakin.catalog.models", "DiscountTable", "discount table"),
-}
+def close_period(session: Session, contract_id: str, period_end: dt.date) -> None:
+    """Billing issued `contract_id`'s receivable of the period ending on `period_end`:
+    every day up to it is closed from now on (an earlier period never reopens one).
 
-
-def lazy_attr(module: str, name: str) -> Any | None:
-    """`module.name`, imported only when needed: customers and catalog are built beside
-    this domain (customers imports contracts lazily too), so neither import order nor a
-    half-finished neighbour can break this one."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def find_master(session: Session, kind: str, master_id: str) -> Any | None:
-    """The master row (customer by id; price plan, discount table by id or code), or None."""
-    module, class_name, _ = _MASTER_MODELS[kind]
-    model = lazy_attr(module, class_name)
-    if model is None:  # pragma: no cover - the neighbour domain is not installed
-        return None
-    if kind == "customer":
-        return session.scalar(select(model).where(model.id == master_id))
-    # a catalog master is named by its id or its code (the API's rule); the id wins
-    return session.scalar(
-        select(model)
-        .where((model.id == master_id) | (model.code == master_id))
-        .order_by((model.id == master_id).desc())
-        .limit(1)
+    A Core UPDATE: the contract's representation does not change, so neither does its
+    version (ETag) nor `updated_at`."""
+    session.execute(
+        update(Contract)
+        .where(
+            Contract.id == contract_id,
+            or_(Contract.closed_through.is_(None), Contract.closed_through < period_end),
+        )
+        .values(closed_through=period_end, updated_at=Contract.updated_at)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -107,20 +98,20 @@ def master_problem(session: Session, kind: str, master_id: str) -> tuple[Any, st
     """The master and why it cannot be used for something new (None: it can).
 
     A customer must exist and not be deleted (read `FOR SHARE`, so a concurrent deletion
-    waits for this transaction); a catalog master must exist and not be retired.
+    waits for this transaction); a catalog master (price plan, discount table: by id or
+    code, the id wins) must exist and not be retired.
     """
-    label = _MASTER_MODELS[kind][2]
     if kind == "customer":
-        exists_check: Callable[..., bool] | None = lazy_attr(
-            "kakin.customers.service", "customer_exists"
-        )
-        if exists_check is not None:
-            ok = exists_check(session, master_id, for_share=True)
-            return (True if ok else None), (None if ok else "no such customer")
-    row = find_master(session, kind, master_id)
+        ok = customer_exists(session, master_id, for_share=True)
+        return (True if ok else None), (None if ok else "no such customer")
+    row: PricePlan | DiscountTable | None
+    if kind == "price_plan":
+        row, label = find_by_reference(session, PricePlan, master_id), "price plan"
+    else:
+        row, label = find_by_reference(session, DiscountTable, master_id), "discount table"
     if row is None:
         return None, f"no such {label}"
-    if getattr(row, "status", "active") in ("retired", "deleted"):
+    if row.status in ("retired", "deleted"):
         return row, f"the {label} is {row.status}"
     return row, None
 
@@ -139,10 +130,31 @@ def _terms_day_out(value: str) -> int | str:
     return value if value == "eom" else int(value)
 
 
+def _in_use(today: dt.date) -> Any:
+    """The contracts `contract_status` calls `active` on `today` (one whose start lies ahead
+    is in use too)."""
+    return and_(
+        Contract.status != CANCELLED,
+        or_(Contract.end_date.is_(None), Contract.end_date >= today),
+    )
+
+
+def active_contract_ids(session: Session, customer_id: str, today: dt.date) -> list[str]:
+    """Ids of the customer's contracts still in use on `today`: not cancelled, not ended.
+    Customers refuses a withdrawal (退会) while there is one."""
+    return list(
+        session.scalars(
+            select(Contract.id)
+            .where(Contract.customer_id == customer_id, _in_use(today))
+            .order_by(Contract.id)
+        )
+    )
+
+
 def contract_status(contract: Contract, today: dt.date) -> str:
     """`cancelled` (withdrawn), `ended` (its end date has passed) or `active`."""
-    if contract.status == "cancelled":
-        return "cancelled"
+    if contract.status == CANCELLED:
+        return CANCELLED
     if contract.end_date is not None and contract.end_date < today:
         return "ended"
     return "active"
@@ -184,7 +196,7 @@ def _audit_view(contract: Contract) -> dict[str, Any]:
         "payment_method_kind": contract.payment_method_kind,
         "payment_method_ref": contract.payment_method_ref,
         "currency": contract.currency,
-        "billing_address": "set" if contract.billing_address_enc else None,
+        "billing_address": MASK if contract.billing_address_enc else None,
         "invoice_delivery": contract.invoice_delivery,
         "start_date": contract.start_date.isoformat(),
         "end_date": contract.end_date.isoformat() if contract.end_date else None,
@@ -320,7 +332,7 @@ def cancel_contract(session: Session, contract_id: str, if_match: str | None) ->
     """Withdraw a contract that never got a subscription or discount (status `cancelled`)."""
     contract = get_contract(session, contract_id)
     check_if_match(if_match, contract.version)
-    if contract.status == "cancelled":
+    if contract.status == CANCELLED:
         return
     in_use = session.scalar(
         select(
@@ -331,7 +343,7 @@ def cancel_contract(session: Session, contract_id: str, if_match: str | None) ->
     if in_use:
         raise ContractInUse("cancel its subscriptions and delete its discounts; end it instead")
     before = _audit_view(contract)
-    contract.status = "cancelled"
+    contract.status = CANCELLED
     session.flush()
     record(session, "delete", "contract", contract.id, before, _audit_view(contract))
 
@@ -344,13 +356,10 @@ def search_contracts(filters: ContractFilter, today: dt.date) -> Select[Any]:
         statement = statement.where(Contract.external_customer_id == filters.external_customer_id)
     if filters.closing_day is not None:
         statement = statement.where(Contract.closing_day == filters.closing_day)
-    if filters.status == "cancelled":
-        statement = statement.where(Contract.status == "cancelled")
+    if filters.status == CANCELLED:
+        statement = statement.where(Contract.status == CANCELLED)
     elif filters.status == "ended":
-        statement = statement.where(and_(Contract.status != "cancelled", Contract.end_date < today))
+        statement = statement.where(and_(Contract.status != CANCELLED, Contract.end_date < today))
     elif filters.status == "active":
-        statement = statement.where(
-            Contract.status != "cancelled",
-            or_(Contract.end_date.is_(None), Contract.end_date >= today),
-        )
+        statement = statement.where(_in_use(today))
     return filter_free_fields(statement, Contract, filters)

@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
+from kakin.catalog.models import PricePlan
 from kakin.catalog.price_plans import plan_version_on
 from kakin.catalog.tariffs import negotiation_problem
 from kakin.contracts.errors import (
@@ -43,7 +44,6 @@ from kakin.contracts.service import (
     ensure_contract_item_room,
     ensure_period_open,
     get_contract,
-    lazy_attr,
     master_problem,
 )
 from kakin.kit.concurrency import check_if_match
@@ -381,12 +381,7 @@ def subscription_state(session: Session, sub_id: str, on: dt.date) -> Subscripti
 
 def _plan_ids(reference: str) -> Any:
     """The ids of the price plan named by `reference`, its id or its code."""
-    plan_model = lazy_attr("kakin.catalog.models", "PricePlan")
-    if plan_model is None:  # pragma: no cover - catalog not installed
-        return [reference]
-    return select(plan_model.id).where(
-        (plan_model.id == reference) | (plan_model.code == reference)
-    )
+    return select(PricePlan.id).where((PricePlan.id == reference) | (PricePlan.code == reference))
 
 
 def search_subscriptions(filters: SubscriptionFilter) -> Select[Any]:

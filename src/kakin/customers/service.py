@@ -4,16 +4,18 @@ Personal values are encrypted with the tenant's `FieldCipher` before they reach 
 session and decrypted in Python after one query (no per-row round trips). Services
 flush, never commit: the request edge owns the transaction.
 
-Other domains call `get_customer`, `customer_exists` and `load_customers`.
+Other domains call `get_customer`, `customer_exists` and `load_customers`. Contracts
+builds on customers, so the contracts rule that refuses a withdrawal comes in from above
+(`refuse_withdrawal_with`, wired by `kakin.app`) instead of being imported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Row, Select, or_, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from kakin.audit.service import record, record_many
@@ -46,8 +48,6 @@ from kakin.tenancy.service import count_rows
 ACTIVE = "active"
 DELETED = "deleted"
 RESOURCE = "customer"
-CANCELLED_CONTRACT = "cancelled"
-"""A withdrawn contract: the only stored contract status that does not block a withdrawal."""
 
 
 # --- encryption -------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def create_customer(
     session.add(row)
     session.flush()
     out = decrypt_customer(cipher, row)
-    record(session, "create", RESOURCE, row.id, after=out)
+    record(session, "create", RESOURCE, row.id, after=out, personal=PERSONAL_FIELDS)
     return row, out
 
 
@@ -244,7 +244,9 @@ def create_customers(
             )
         )
     copy_rows(session, Customer, rows)
-    record_many(session, "create", RESOURCE, [(out.id, out) for out in outs])
+    record_many(
+        session, "create", RESOURCE, [(out.id, out) for out in outs], personal=PERSONAL_FIELDS
+    )
     return outs
 
 
@@ -283,6 +285,7 @@ def change_customer(
         row.id,
         before={k: before[k] for k in values},
         after={k: after[k] for k in values},
+        personal=PERSONAL_FIELDS,
     )
     return row, out
 
@@ -299,25 +302,20 @@ def _check_company(row: Customer, values: Mapping[str, Any]) -> None:
         raise InvalidRequest([("/body/company_name", COMPANY_REQUIRED)])
 
 
-def _active_contract_ids(session: Session, customer_id: str, today: dt.date) -> list[str]:
-    """Ids of the customer's contracts still in use: not cancelled and not ended by `today`.
+class ActiveContracts(Protocol):
+    """The contracts rule (`kakin.contracts.service.active_contract_ids`): the ids of the
+    customer's contracts still in use on `today`."""
 
-    The same reading as `kakin.contracts.service.contract_status` (a contract whose start
-    lies ahead is in use too).
-    """
-    # Imported here: the contracts domain builds on customers, not the other way round.
-    from kakin.contracts.models import Contract  # noqa: PLC0415
+    def __call__(self, session: Session, customer_id: str, today: dt.date) -> Sequence[str]: ...
 
-    statement = (
-        select(Contract.id)
-        .where(
-            Contract.customer_id == customer_id,
-            Contract.status != CANCELLED_CONTRACT,
-            or_(Contract.end_date.is_(None), Contract.end_date >= today),
-        )
-        .order_by(Contract.id)
-    )
-    return list(session.scalars(statement))
+
+_active_contracts: list[ActiveContracts] = []
+"""The wired rule (none until `refuse_withdrawal_with`); a list, so wiring is no rebinding."""
+
+
+def refuse_withdrawal_with(rule: ActiveContracts) -> None:
+    """Make `delete_customer` ask `rule` whether the customer still has contracts in use."""
+    _active_contracts[:] = [rule]
 
 
 def delete_customer(
@@ -329,6 +327,9 @@ def delete_customer(
     are counted, so a contract being created concurrently (which reads the customer
     `for_share`) is either seen here or finds the customer deleted.
     """
+    if not _active_contracts:
+        # Deleting unchecked would strand contracts in use: fail loudly instead.
+        raise RuntimeError("no withdrawal rule is wired in (kakin.app wires contracts')")
     row = get_customer(session, customer_id)
     if row.status == DELETED:
         return
@@ -336,7 +337,7 @@ def delete_customer(
     row.status = DELETED
     row.deleted_at = utcnow()
     session.flush()
-    contract_ids = _active_contract_ids(session, customer_id, tenant_today(tenant))
+    contract_ids = _active_contracts[0](session, customer_id, tenant_today(tenant))
     if contract_ids:
         raise CustomerHasActiveContracts(customer_id, contract_ids)
     record(

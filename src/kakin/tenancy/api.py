@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from kakin.audit.service import record
-from kakin.kit.concurrency import check_if_match, set_etag
+from kakin.kit.concurrency import set_etag
 from kakin.kit.db import tenant_session
 from kakin.tenancy.clock import move_clock, tenant_today
 from kakin.tenancy.deps import Admin, get_runtime
@@ -26,7 +26,7 @@ from kakin.tenancy.schemas import (
 )
 from kakin.tenancy.service import (
     InvalidClient,
-    apply_settings,
+    change_settings,
     issue_token,
     revoke_token,
     tenant_of_credential,
@@ -212,12 +212,7 @@ def change_tenant_settings(
     if_match: Annotated[str | None, Header()] = None,
 ) -> TenantOut:
     """Change the tenant's settings (time zone, rounding, tax mode, issuer, functions …)."""
-    check_if_match(if_match, ctx.tenant.version)
-    before = TenantOut.model_validate(ctx.tenant)
-    apply_settings(ctx.tenant, changes)
-    ctx.session.flush()
-    after = TenantOut.model_validate(ctx.tenant)
-    record(ctx.session, "update", "tenant", ctx.tenant_id, before, after)
+    after = change_settings(ctx.session, ctx.tenant, changes, if_match)
     set_etag(response, ctx.tenant.version)
     return after
 

@@ -16,11 +16,19 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from kakin.audit.service import record
+from kakin.kit.concurrency import check_if_match
 from kakin.kit.crypto import hash_secret
 from kakin.kit.db import current_tenant, utcnow
 from kakin.kit.ids import new_id
 from kakin.tenancy.models import AccessToken, ApiClient, Tenant
-from kakin.tenancy.schemas import ALL_FUNCTIONS, ALL_SCOPES, ClientCredentials, TenantSettingsIn
+from kakin.tenancy.schemas import (
+    ALL_FUNCTIONS,
+    ALL_SCOPES,
+    ClientCredentials,
+    TenantOut,
+    TenantSettingsIn,
+)
 
 TOKEN_PREFIX = "kat"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHasher()
@@ -75,6 +83,19 @@ def create_tenant(
 def apply_settings(tenant: Tenant, changes: TenantSettingsIn) -> None:
     for field, value in changes.model_dump(mode="json", exclude_unset=True).items():
         setattr(tenant, field, value)
+
+
+def change_settings(
+    session: Session, tenant: Tenant, changes: TenantSettingsIn, if_match: str | None
+) -> TenantOut:
+    """The tenant's settings changed (If-Match: its ETag) and the change audited."""
+    check_if_match(if_match, tenant.version)
+    before = TenantOut.model_validate(tenant)
+    apply_settings(tenant, changes)
+    session.flush()
+    after = TenantOut.model_validate(tenant)
+    record(session, "update", "tenant", tenant.tenant_id, before, after)
+    return after
 
 
 def get_tenant(session: Session) -> Tenant:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
 
+from kakin.contracts.errors import PeriodClosed
 from kakin.kit.bounds import Date
 from kakin.kit.concurrency import check_if_match, set_etag
 from kakin.kit.errors import InvalidRequest, pointer
@@ -13,7 +14,6 @@ from kakin.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from kakin.tenancy.deps import Rating
 from kakin.usage import service
 from kakin.usage.errors import (
-    UsagePeriodClosed,
     UsageRecordConflict,
     UsageRecordNotFound,
     UsageRecordsInvalid,
@@ -138,7 +138,7 @@ def get_usage_record(record_id: str, ctx: Rating, response: Response) -> UsageRe
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         404: {"description": UsageRecordNotFound.title},
-        409: {"description": UsagePeriodClosed.title},
+        409: {"description": PeriodClosed.title},
         412: {"description": "If-Match does not name the record's ETag"},
     },
 )

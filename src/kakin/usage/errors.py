@@ -37,10 +37,3 @@ class UsageRecordConflict(Conflict):
     def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
         items = [{"pointer": where, "reason": reason} for where, reason in errors]
         super().__init__(f"{len(items)} record(s) conflict with registered records", errors=items)
-
-
-class UsagePeriodClosed(Conflict):
-    """RATING.md §8: a rated period is never rewritten; correct it with an adjustment."""
-
-    slug = "usage-period-closed"
-    title = "The billing period of this usage record is closed"

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from kakin.kit.bulk import insert_rows
 from kakin.kit.db import current_tenant, tenant_session, unscoped_session, utcnow
 from kakin.runtime import Runtime
+from kakin.tenancy.models import Tenant
 from kakin.usage.models import UsageDailyTotal, UsagePendingDay, UsageRecord
 from kakin.usage.partitions import ensure_month_partitions, month_of, next_month
 
@@ -149,8 +150,6 @@ def run_rollup(
         if tenant_id is not None:
             tenants = [tenant_id]
         elif days is not None:
-            from kakin.tenancy.models import Tenant  # noqa: PLC0415 - only this path
-
             tenants = list(session.scalars(select(Tenant.tenant_id).order_by(Tenant.tenant_id)))
         else:
             tenants = list(

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from kakin.audit.service import record
 from kakin.catalog.models import UsageItem
-from kakin.contracts.models import Subscription
+from kakin.contracts.models import Contract, Subscription
+from kakin.contracts.service import ensure_period_open
 from kakin.kit.errors import InvalidRequest
 from kakin.kit.ids import new_id
 from kakin.kit.pagination import Page, decode_cursor, encode_cursor
 from kakin.tenancy.models import Tenant
-from kakin.usage.errors import UsagePeriodClosed, UsageRecordNotFound
+from kakin.usage.errors import UsageRecordNotFound
 from kakin.usage.intake import register_records
 from kakin.usage.models import UsageRecord, UsageRecordId
 from kakin.usage.records import Locate, Registration
@@ -207,26 +208,10 @@ def search_records(
 # --- deletion -----------------------------------------------------------------------------
 
 
-def ensure_usage_period_open(session: Session, subscription_id: str, day: dt.date) -> None:
-    """Refuse (409 `usage-period-closed`) to change usage of `day` once the billing period
-    containing it is closed: afterwards a correction is an adjustment (RATING.md §8).
-
-    THE one place deciding it; billing says which periods are closed.
-    """
-    from kakin.billing.service import is_period_closed  # noqa: PLC0415 - billing builds on usage
-
-    contract_id = session.scalar(
-        select(Subscription.contract_id).where(Subscription.id == subscription_id)
-    )
-    if contract_id is not None and is_period_closed(session, contract_id, day):
-        raise UsagePeriodClosed(
-            f"usage of {day.isoformat()} is in a closed billing period; "
-            "correct it with an adjustment"
-        )
-
-
 def delete_record(session: Session, record_id: str) -> None:
-    """Delete a record and its id (the id may then be registered again)."""
+    """Delete a record and its id (the id may then be registered again), only while the
+    billing period of its day is open: afterwards a correction is an adjustment
+    (RATING.md §8)."""
     used_on = _used_on(session, record_id)
     row = session.scalar(
         select(UsageRecord).where(
@@ -235,7 +220,13 @@ def delete_record(session: Session, record_id: str) -> None:
     )
     if row is None:
         raise UsageRecordNotFound(record_id)
-    ensure_usage_period_open(session, row.subscription_id, row.used_on)
+    contract = session.scalar(
+        select(Contract)
+        .join(Subscription, Subscription.contract_id == Contract.id)
+        .where(Subscription.id == row.subscription_id)
+    )
+    if contract is not None:
+        ensure_period_open(session, contract, row.used_on)
     before = _audit_row(row)
     session.execute(
         delete(UsageRecord)
