@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import json
 import sys
@@ -288,8 +289,6 @@ def usage_rollup(
 ) -> None:
     """The daily batch: recompute the per-day usage totals of days with new or deleted
     records (or of --date days wholesale). Running it again changes nothing."""
-    import datetime as dt  # noqa: PLC0415
-
     from kakin.usage.rollup import run_rollup  # noqa: PLC0415
 
     try:
@@ -320,8 +319,6 @@ def close_command(
 ) -> None:
     """Run the closing of --date: rate every contract whose billing period ended the day
     before (RATING.md §2). Safe to repeat; an interrupted run resumes."""
-    import datetime as dt  # noqa: PLC0415
-
     from kakin.billing import closing  # noqa: PLC0415
     from kakin.billing.errors import ClosingInProgress  # noqa: PLC0415
     from kakin.billing.models import ClosingRun  # noqa: PLC0415

@@ -92,6 +92,7 @@ from kakin.rating.periods import (
 )
 from kakin.rating.tax import TaxMode, receivable_totals
 from kakin.rating.timeline import SubscriptionTimeline
+from kakin.rating.versions import version_on
 from kakin.tenancy.models import Tenant
 
 ZERO: Final = Decimal(0)
@@ -345,7 +346,7 @@ def _simulate_replacement(
         subscription = subscriptions[replacement.subscription_id]
         versions = plans.versions.get(row.id, [])
         first_day = _first_active_day(subscription, period)
-        if first_day is not None and not any(a.valid_from <= first_day for a in versions):
+        if first_day is not None and version_on(versions, first_day) is None:
             problems.append(
                 (
                     pointer("body", "replace", index, "price_plan_id"),
@@ -452,7 +453,7 @@ def _simulate_hypothetical(
         )
     plans, service_id, currency = _hypothetical_plan(session, data, tenant.currency, start)
     first_day = max(start, period.start)
-    if not any(a.valid_from <= first_day for a in plans):
+    if version_on(plans, first_day) is None:
         raise InvalidRequest(
             [
                 (
