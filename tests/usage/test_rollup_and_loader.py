@@ -14,8 +14,8 @@ from sqlalchemy import select
 from kakin.kit.db import tenant_session
 from kakin.rating.usage import UsageEntry
 from kakin.runtime import Runtime
-from kakin.usage.loader import load_usage, load_usage_of_contracts
 from kakin.usage.models import UsageDailyTotal, UsagePendingDay
+from kakin.usage.repository import load_usage, load_usage_of_contracts
 from kakin.usage.rollup import pending_days, rollup_days, run_rollup
 from tests.factories.api import Api
 from tests.factories.usage import (

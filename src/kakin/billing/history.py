@@ -37,8 +37,8 @@ from kakin.rating.periods import (
     interval_period,
 )
 from kakin.rating.usage import UsageEntry
-from kakin.usage.loader import load_usage
 from kakin.usage.models import UsageRecord
+from kakin.usage.repository import load_usage
 
 ADVANCE_LOOKBACK_MONTHS: Final = 12
 """Advance-billed periods ending more than this many months before the current period

@@ -2,7 +2,7 @@
 (`kakin.rating.ContractInput`).
 
 Each source domain reads its own rows for the whole chunk, set-based, in its repository
-(`contracts.repository`, `catalog.repository`, `billing.repository`, `usage.loader`,
+(`contracts.repository`, `catalog.repository`, `billing.repository`, `usage.repository`,
 `billing.history`); this module only assembles them per contract. A contract that cannot
 be assembled fails alone, its reason recorded.
 """
@@ -40,7 +40,7 @@ from kakin.rating.tax import TaxMode, TaxRate
 from kakin.rating.timeline import subscription_input
 from kakin.rating.usage import UsageEntry
 from kakin.tenancy.service import get_tenant
-from kakin.usage.loader import load_usage
+from kakin.usage.repository import load_usage
 
 _ONE_DAY = dt.timedelta(days=1)
 

@@ -4,7 +4,7 @@ SCALE.md: "Closings read per-day totals, not raw records." The rollup recomputes
 the raw records, the totals of every day marked pending (records registered or deleted
 since its last rollup) — or of given days wholesale — replacing what was there. It is
 idempotent: running it twice gives the same table. Usage is visible to rating at once
-anyway: `usage.loader` reads pending days from the raw records.
+anyway: `usage.repository` reads pending days from the raw records.
 
 Each tenant's days are done in chunks, one transaction per chunk (a rerun of a chunk is
 harmless). A day's mark is removed only if no registration bumped it meanwhile.

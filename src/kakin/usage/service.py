@@ -1,7 +1,7 @@
 """Use cases of usage records: register (one or a batch), read, search, delete.
 
 Registration itself is `usage.intake` (shared with the CSV import); the daily totals and
-the closing's loader are `usage.rollup` and `usage.loader`.
+the closing's loader are `usage.rollup` and `usage.repository`.
 """
 
 from __future__ import annotations
