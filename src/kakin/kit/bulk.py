@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from psycopg.errors import DeadlockDetected, UniqueViolation
@@ -132,6 +133,9 @@ COPY_BLOCK_ROWS = 2_000
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
+_DIGITS: Final = frozenset({int, Decimal})
+"""Types whose text (digits, sign, point, exponent) never needs escaping (not `bool`)."""
+
 
 def copy_escape(text: str) -> str:
     """`text` as a value of COPY's text format (backslash, tab and line breaks escaped)."""
@@ -142,6 +146,15 @@ def copy_value(value: Any) -> str:
     """A bound Python value as COPY text: `\\N` for NULL, ISO dates, `\\x…` for bytes."""
     if value is None:
         return "\\N"
+    # Exact types first: a closing chunk renders some 70,000 values, nearly all ids,
+    # amounts and dates, and the isinstance chain below cost more than the rendering.
+    kind = type(value)
+    if kind is str:
+        return copy_escape(value)
+    if kind in _DIGITS:
+        return str(value)
+    if kind is dt.date:
+        return value.isoformat()
     if isinstance(value, str):
         return copy_escape(value)
     if isinstance(value, bool):
