@@ -163,3 +163,23 @@ def test_an_adjustment_names_one_of_the_contracts_subscriptions(api: Api) -> Non
     own = api.post(path, json=body | {"subscription_id": ids["subscription"]})
     assert own.status_code == 201, own.text
     assert api.post(path, json=body).status_code == 201  # the whole contract
+
+
+def test_the_audit_trail_shows_adjustments_and_credit_notes_as_the_api_does(api: Api) -> None:
+    """Money in the trail is the API's: a decimal string in the currency's major unit,
+    not the stored minor units."""
+    ids, receivable = _issued(api)
+    adjustment = api.created(
+        f"/v1/contracts/{ids['contract']}/adjustments", {"amount": "-500", "reason": "お詫び"}
+    )
+    note = _credit(api, receivable["id"], "3000")
+    assert note.status_code == 201, note.text
+
+    def after(resource_id: str) -> dict[str, Any]:
+        events = api.get("/v1/audit-events", params={"resource_id": resource_id}).json()
+        (event,) = events["items"]
+        result: dict[str, Any] = event["after"]
+        return result
+
+    assert after(adjustment["id"])["amount"] == adjustment["amount"] == "-500"
+    assert after(note.json()["id"])["total"] == note.json()["total"] == "3300"

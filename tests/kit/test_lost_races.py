@@ -24,6 +24,7 @@ from kakin.kit.db import tenant_session, utcnow
 from kakin.runtime import Runtime
 from kakin.tenancy.models import Tenant
 from tests.factories.api import Api
+from tests.factories.catalog import code
 from tests.factories.contracts import new_discount_table, new_price_plan
 from tests.factories.usage import new_usage_item
 
@@ -46,7 +47,7 @@ def _group(api: Api, _runtime: Runtime) -> Race:
 
 
 def _service(api: Api, _runtime: Runtime) -> Race:
-    row = api.created("/v1/services", {"code": "S1", "name": "line"})
+    row = api.created("/v1/services", {"code": code("S"), "name": "line"})
     return f"/v1/services/{row['id']}", Service, {"id": row["id"]}, {"name": "renamed"}
 
 
@@ -126,3 +127,35 @@ def test_a_patch_that_loses_the_race_for_its_row_is_412_or_409(
     assert fresh != etag
     retried = api.patch(path, json=change, headers={"If-Match": fresh})
     assert retried.status_code == 200, retried.text
+
+
+CODE_RACES = [_service, _usage_item, _discount_table, _price_plan]
+
+
+@pytest.mark.parametrize("make", CODE_RACES)
+def test_a_rename_to_a_code_another_transaction_is_taking_is_409(
+    api: Api, runtime: Runtime, make: Callable[[Api, Runtime], Race]
+) -> None:
+    """Two masters renamed to one code at once: the code check of the later one cannot see
+    the earlier one's uncommitted row, so the unique key decides — 409, never a 500."""
+    _, model, first, _ = make(api, runtime)
+    path, _, _, _ = make(api, runtime)
+    taken = code("TAKEN")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[Any]
+        with tenant_session(runtime.sessions, api.tenant_id) as session:
+            session.query(model).filter_by(**first).one().code = taken
+            session.flush()  # the code is ours (PostgreSQL: its key is locked) until commit
+            started = threading.Event()
+
+            def patch() -> Any:
+                started.set()
+                return api.patch(path, json={"code": taken})
+
+            pending = pool.submit(patch)
+            started.wait()
+            time.sleep(HOLD_SECONDS)
+        response = pending.result(timeout=60)
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert api.get(path).json()["code"] != taken

@@ -152,22 +152,21 @@ def add_adjustment(session: Session, contract_id: str, body: AdjustmentIn) -> Ad
                 )
             ]
         )
+    currency = session.scalars(select(Contract.currency).where(Contract.id == contract_id)).one()
     adjustment = Adjustment(
         id=new_id("adj"),
         contract_id=contract_id,
         subscription_id=body.subscription_id,
-        amount=minor_units_of(
-            body.amount,
-            session.scalars(select(Contract.currency).where(Contract.id == contract_id)).one(),
-            pointer("body", "amount"),
-        ),
+        amount=minor_units_of(body.amount, currency, pointer("body", "amount")),
         tax_category=body.tax_category,
         reason=body.reason,
         actor=str(session.info.get("actor", "system")),
     )
     session.add(adjustment)
     session.flush()
-    record(session, "create", "adjustment", adjustment.id, None, {"amount": adjustment.amount})
+    # the trail shows what the API shows: money in the currency's major unit
+    out = AdjustmentOut.model_validate(adjustment, context=in_currency(currency))
+    record(session, "create", "adjustment", adjustment.id, None, out)
     return adjustment
 
 
@@ -238,7 +237,8 @@ def issue_credit_note(
     freeze(cipher, note, live_parties(session, cipher, tenant, receivable.contract_id))
     session.add(note)
     session.flush()
-    record(session, "create", "credit_note", note.id, None, {"total": note.total})
+    out = CreditNoteOut.model_validate(note, context=in_currency(receivable.currency))
+    record(session, "create", "credit_note", note.id, None, out)
     return note
 
 
