@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kakin.billing.models import Adjustment, OneTimeCharge, Receivable, TopUp
-from kakin.kit.bulk import id_chunks, in_values
+from kakin.kit.bulk import id_chunks, in_values, rows_in
 from kakin.kit.money import from_minor
 from kakin.rating import model as rating
 from kakin.rating.periods import BillingMonth
@@ -38,15 +38,15 @@ def month_receivables(
     session: Session, contract_ids: Sequence[str], month: BillingMonth
 ) -> dict[str, MonthReceivable]:
     """Contract id → its receivable of `month` (at most one: unique per contract and month)."""
-    r = Receivable
-    statement = select(r.id, r.contract_id, r.status, r.content_hash, r.version, r.line_count)
-    return {
-        row.contract_id: MonthReceivable(*row)
-        for part in id_chunks(session, contract_ids)
-        for row in session.execute(
-            statement.where(in_values(session, r.contract_id, part), r.billing_month == str(month))
-        )
-    }
+    rows = rows_in(
+        session,
+        MonthReceivable,
+        Receivable,
+        Receivable.contract_id,
+        contract_ids,
+        Receivable.billing_month == str(month),
+    )
+    return {row.contract_id: row for row in rows}
 
 
 TOP_UP_COLUMNS: Final = (

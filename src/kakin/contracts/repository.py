@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kakin.contracts.models import Contract, Discount, Subscription, SubscriptionEvent
 from kakin.contracts.subscriptions import timeline_event
-from kakin.kit.bulk import id_chunks, in_values
+from kakin.kit.bulk import id_chunks, in_values, rows_in
 from kakin.rating.events import Timeline, TimelineEvent, build_timeline
 
 
@@ -53,34 +53,18 @@ class DiscountRow(NamedTuple):
 
 
 def closing_contracts(session: Session, contract_ids: Sequence[str]) -> list[ClosingContract]:
-    c = Contract
-    statement = select(
-        c.id,
-        c.closing_day,
-        c.start_date,
-        c.currency,
-        c.payment_terms_months,
-        c.payment_terms_day,
-        c.payment_method_kind,
-        c.customer_id,
-    )
-    return [
-        ClosingContract(*row)
-        for part in id_chunks(session, contract_ids)
-        for row in session.execute(statement.where(in_values(session, c.id, part)))
-    ]
+    return list(rows_in(session, ClosingContract, Contract, Contract.id, contract_ids))
 
 
 def subscriptions_of(
     session: Session, contract_ids: Sequence[str]
 ) -> dict[str, list[SubscriptionRow]]:
     """Contract id → its subscriptions (contracts without any are absent)."""
-    s = Subscription
-    statement = select(s.id, s.contract_id, s.price_plan_id)
     found: dict[str, list[SubscriptionRow]] = defaultdict(list)
-    for part in id_chunks(session, contract_ids):
-        for row in session.execute(statement.where(in_values(session, s.contract_id, part))):
-            found[row.contract_id].append(SubscriptionRow(*row))
+    for row in rows_in(
+        session, SubscriptionRow, Subscription, Subscription.contract_id, contract_ids
+    ):
+        found[row.contract_id].append(row)
     return dict(found)
 
 
@@ -99,19 +83,4 @@ def subscription_lives(session: Session, subscription_ids: Sequence[str]) -> dic
 
 def discounts_of(session: Session, contract_ids: Sequence[str]) -> list[DiscountRow]:
     """The discounts of the contracts and of their subscriptions."""
-    d = Discount
-    statement = select(
-        d.id,
-        d.contract_id,
-        d.subscription_id,
-        d.discount_table_id,
-        d.scope,
-        d.start_date,
-        d.end_date,
-        d.priority,
-    )
-    return [
-        DiscountRow(*row)
-        for part in id_chunks(session, contract_ids)
-        for row in session.execute(statement.where(in_values(session, d.contract_id, part)))
-    ]
+    return list(rows_in(session, DiscountRow, Discount, Discount.contract_id, contract_ids))

@@ -61,6 +61,27 @@ def in_values(
     return column.in_(values)
 
 
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+def rows_in(
+    session: Session,
+    row_type: type[R],
+    model: type[Any],
+    key: InstrumentedAttribute[Any],
+    ids: Sequence[str],
+    *where: ColumnElement[bool],
+) -> Iterator[R]:
+    """The rows of `model` whose `key` is one of `ids` (and that meet `where`), as
+    `row_type`: a NamedTuple whose fields name the columns read, so the select and the
+    row it fills cannot drift apart. Plain rows, no ORM objects; one query per id chunk."""
+    fields: tuple[str, ...] = row_type._fields  # type: ignore[attr-defined]
+    statement = select(*(getattr(model, name) for name in fields)).where(*where)
+    for part in id_chunks(session, ids):
+        for row in session.execute(statement.where(in_values(session, key, part))):
+            yield row_type(*row)
+
+
 _PLAIN_IDS: Final = re.compile(
     r"(?:(?!(?i:null)(?:,|$))[0-9A-Za-z_.:-]+)(?:,(?!(?i:null)(?:,|$))[0-9A-Za-z_.:-]+)*"
 )
