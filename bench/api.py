@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import random
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +83,26 @@ def wait_until_up(base_url: str, server: subprocess.Popen[bytes]) -> None:
         if time.monotonic() > deadline or server.poll() is not None:
             raise SystemExit("kakin serve did not come up")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], workers: int) -> Iterator[str]:
+    """`kakin serve` with `workers` processes on a free loopback port, for the block; yields
+    its base URL once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [KAKIN, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_up(base_url, server)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -314,7 +336,6 @@ def main() -> None:
 
     db_name = f"kakin_bench_{secrets.token_hex(3)}"
     db_url = fresh_database(db_name)
-    port = free_port()
     with tempfile.TemporaryDirectory() as var_dir:
         env = os.environ | {
             "KAKIN_DATABASE_URL": db_url,
@@ -330,19 +351,8 @@ def main() -> None:
                 text=True,
             )
             creds = json.loads(created.stdout.strip().splitlines()[-1])
-            server = subprocess.Popen(
-                [KAKIN, "serve", "--port", str(port), "--workers", str(args.workers)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                base_url = f"http://127.0.0.1:{port}"
-                wait_until_up(base_url, server)
+            with serving(env, args.workers) as base_url:
                 result = run(args, base_url, db_url, creds, Path(var_dir))
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
         finally:
             drop_database(db_name)
     print(json.dumps(result))

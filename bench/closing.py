@@ -52,7 +52,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from api import drop_database, free_port, fresh_database, wait_until_up
+from api import drop_database, fresh_database, serving
 
 KAKIN = str(Path(sys.executable).with_name("kakin"))
 BATCH = 10_000
@@ -642,9 +642,7 @@ def import_and_roll_up(
     return file_s, inner_s, rollup_s
 
 
-def run(  # noqa: PLR0915 - the phases of the run in order
-    args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path
-) -> dict[str, Any]:
+def run(args: argparse.Namespace, db_url: str, env: dict[str, str], work: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     created = subprocess.run(
         [KAKIN, "tenant", "create", "bench", "--json"],
@@ -667,16 +665,7 @@ def run(  # noqa: PLR0915 - the phases of the run in order
         with psycopg.connect(db_url) as conn:
             conn.execute(set_limit.format(p="%s"), (limit, tenant_id))
 
-    port = free_port()
-    server = subprocess.Popen(
-        [KAKIN, "serve", "--port", str(port), "--workers", str(args.server_workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_up(base_url, server)
+    with serving(env, args.server_workers) as base_url:
         token = httpx.post(
             base_url + "/v1/oauth/token",
             data={"grant_type": "client_credentials"},
@@ -705,9 +694,6 @@ def run(  # noqa: PLR0915 - the phases of the run in order
         del records
 
         api_s = asyncio.run(ingest_api(base_url, headers, bodies))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     file_s, inner_s, rollup_s = import_and_roll_up(csv_path, tenant_id, env)
     copy_floor = measure_copy_floor(db_url, tenant_id, file_records[0]["record_id"])
