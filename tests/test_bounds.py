@@ -24,8 +24,8 @@ from kakin.kit.bounds import AMOUNT_DIGITS, MAX_DATE, MIN_DATE, Money, SignedMon
 from kakin.kit.db import Base, unscoped_session
 from kakin.kit.errors import PROBLEM_JSON
 from kakin.runtime import Runtime
-from tests.billing.test_closing import _run_closing
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 from tests.factories.catalog import (
     code,
     create_discount_table,
@@ -167,7 +167,7 @@ def _world(api: Api) -> dict[str, Any]:
         "/v1/subscriptions",
         {"contract_id": contract["id"], "price_plan_id": plan["id"], "start_date": "2026-10-01"},
     )
-    assert _run_closing(api, "2026-11-01")["status"] == "completed"
+    assert run_closing(api, "2026-11-01")["status"] == "completed"
     receivable = api.get("/v1/receivables", params={"contract_id": contract["id"]}).json()["items"][
         0
     ]

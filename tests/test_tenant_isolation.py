@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.billing.test_closing import _run_closing, _setup
+from tests.billing.test_closing import _setup
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 
 SKIPPED_PARAMS = {"code"}
 """Tax categories are addressed by their code, which every tenant has (its own row)."""
@@ -37,7 +38,7 @@ BODIES: dict[str, dict[str, Any]] = {
 def _world(api: Api) -> dict[str, str]:
     """One of everything in tenant A; returns path parameter name → A's id."""
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ][0]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.billing.test_closing import _run_closing, _setup
+from tests.billing.test_closing import _setup
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 
 DEVICE = {
     "code": "device",
@@ -34,7 +35,7 @@ def test_a_one_time_charge_is_billed_once_on_the_first_closing_after_it_is_incur
     assert charge["quantity"] == "1"
     assert charge["receivable_id"] is None
 
-    assert _run_closing(api, "2026-11-01")["status"] == "completed"
+    assert run_closing(api, "2026-11-01")["status"] == "completed"
     october = _receivable(api, ids["contract"], "2026-10")
     device = [line for line in october["lines"] if line["description"] == "端末代金"]
     # RATING.md §3: one-time fees are billed on the first closing after they are incurred
@@ -44,7 +45,7 @@ def test_a_one_time_charge_is_billed_once_on_the_first_closing_after_it_is_incur
     listed = api.get(f"/v1/subscriptions/{ids['subscription']}/one-time-charges").json()
     assert [c["receivable_id"] for c in listed["items"]] == [october["id"]]
 
-    assert _run_closing(api, "2026-12-01")["status"] == "completed"
+    assert run_closing(api, "2026-12-01")["status"] == "completed"
     november = _receivable(api, ids["contract"], "2026-11")
     assert not [line for line in november["lines"] if line["kind"] == "one_time"]
     assert _receivable(api, ids["contract"], "2026-10") == october
@@ -58,10 +59,10 @@ def test_a_one_time_charge_incurred_after_the_period_waits_for_the_next_closing(
         f"/v1/subscriptions/{ids['subscription']}/one-time-charges",
         DEVICE | {"incurred_on": "2026-11-03", "quantity": "2", "amount": "1500"},
     )
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
     assert not [line for line in october["lines"] if line["description"] == "端末代金"]
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     november = _receivable(api, ids["contract"], "2026-11")
     device = [line for line in november["lines"] if line["description"] == "端末代金"]
     # the amount is per unit of quantity
@@ -82,7 +83,7 @@ def test_a_top_up_raises_the_allowance_and_is_billed_as_a_one_time_fee(api: Api)
         },
     )
     assert top_up["quantity"] == "1000"
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
     amounts = {(line["kind"], line["note"]): line["amount"] for line in october["lines"]}
     # RATING.md §4: top-ups "raise that period's allowance": (3,000 − 1,000) × 0.05 = 100
@@ -93,7 +94,7 @@ def test_a_top_up_raises_the_allowance_and_is_billed_as_a_one_time_fee(api: Api)
     listed = api.get(f"/v1/subscriptions/{ids['subscription']}/top-ups").json()["items"]
     assert [t["receivable_id"] for t in listed] == [october["id"]]
 
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     november = _receivable(api, ids["contract"], "2026-11")
     assert not [line for line in november["lines"] if line["kind"] == "one_time"]
 
@@ -110,9 +111,9 @@ def test_running_the_closing_again_bills_charges_and_top_ups_only_once(api: Api)
             "bought_on": "2026-10-23",
         },
     )
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     first = _receivable(api, ids["contract"], "2026-10")
-    again = _run_closing(api, "2026-11-01")
+    again = run_closing(api, "2026-11-01")
     assert again["status"] == "completed"
     assert again["receivables_written"] == 0
     assert _receivable(api, ids["contract"], "2026-10") == first
@@ -122,8 +123,8 @@ def test_running_the_closing_again_bills_charges_and_top_ups_only_once(api: Api)
         f"/v1/subscriptions/{ids['subscription']}/one-time-charges",
         DEVICE | {"code": "work", "name": "工事費", "amount": "2000"},
     )
-    _run_closing(api, "2026-11-01")
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     redrawn = _receivable(api, ids["contract"], "2026-10")
     assert Decimal(redrawn["subtotal"]) == Decimal(first["subtotal"]) + 2000
     descriptions = [line["description"] for line in redrawn["lines"]]
@@ -167,7 +168,7 @@ def test_bad_charges_and_top_ups_are_refused_with_pointers(api: Api) -> None:
 
 def test_a_charge_dated_inside_an_issued_period_is_refused(api: Api) -> None:
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
     assert api.post(f"/v1/receivables/{october['id']}/finalize").status_code == 200
     path = f"/v1/subscriptions/{ids['subscription']}"

@@ -4,9 +4,7 @@ yen, a rerun that changes nothing, issued receivables never rewritten (RATING.md
 from __future__ import annotations
 
 import io
-import time
 from decimal import Decimal
-from typing import Any
 
 from pypdf import PdfReader
 
@@ -14,21 +12,8 @@ from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from kakin.tenancy.models import Tenant
 from tests.factories.api import Api
-from tests.factories.billing import subscribe_with_usage
+from tests.factories.billing import run_closing, subscribe_with_usage
 from tests.factories.catalog import code, create_service, create_tariff, create_usage_item
-
-
-def _run_closing(api: Api, closing_date: str) -> dict[str, Any]:
-    started = api.post("/v1/closing-runs", json={"closing_date": closing_date})
-    assert started.status_code == 202, started.text
-    run_id = started.json()["id"]
-    deadline = time.monotonic() + 30
-    while True:
-        run = api.get(f"/v1/closing-runs/{run_id}").json()
-        if run["status"] not in ("pending", "running"):
-            return run
-        assert time.monotonic() < deadline, run
-        time.sleep(0.05)
 
 
 def _setup(api: Api, record_prefix: str = "u") -> dict[str, str]:
@@ -56,7 +41,7 @@ def _setup(api: Api, record_prefix: str = "u") -> dict[str, str]:
 
 def test_closing_rates_a_partial_month_with_usage_and_one_time_fee(api: Api) -> None:
     ids = _setup(api)
-    run = _run_closing(api, "2026-11-01")
+    run = run_closing(api, "2026-11-01")
     assert run["status"] == "completed", run
     assert run["contracts_total"] == run["contracts_done"] == 1
     page = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()
@@ -86,9 +71,9 @@ def test_closing_rates_a_partial_month_with_usage_and_one_time_fee(api: Api) -> 
 
 def test_running_the_closing_again_changes_nothing(api: Api) -> None:
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     first = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"]
-    again = _run_closing(api, "2026-11-01")
+    again = run_closing(api, "2026-11-01")
     assert again["status"] == "completed"
     second = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"]
     assert second == first
@@ -96,7 +81,7 @@ def test_running_the_closing_again_changes_nothing(api: Api) -> None:
 
 def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api: Api) -> None:
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ][0]
@@ -105,7 +90,7 @@ def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api
         json={"amount": "-500", "tax_category": "standard", "reason": "お詫び"},
     )
     assert adjustment.status_code == 201, adjustment.text
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     redrawn = api.get(f"/v1/receivables/{receivable['id']}").json()
     assert Decimal(redrawn["subtotal"]) == Decimal(receivable["subtotal"]) - 500
     assert any(line["kind"] == "adjustment" for line in redrawn["lines"])
@@ -118,7 +103,7 @@ def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api
         f"/v1/contracts/{ids['contract']}/adjustments",
         json={"amount": "1000", "tax_category": "standard", "reason": "late fix"},
     )
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     after = api.get(f"/v1/receivables/{receivable['id']}").json()
     assert after["subtotal"] == redrawn["subtotal"]
     assert after["status"] == "open"
@@ -126,7 +111,7 @@ def test_a_draft_is_recomputed_when_its_inputs_change_but_an_open_one_is_not(api
 
 def test_other_tenants_see_no_receivables(api: Api, other_api: Api) -> None:
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ][0]
@@ -138,7 +123,7 @@ def test_other_tenants_see_no_receivables(api: Api, other_api: Api) -> None:
 def test_changes_dated_inside_an_issued_period_are_refused(api: Api) -> None:
     """Issue 2 §6: past dates allowed only while the period is not closed."""
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ][0]
@@ -176,7 +161,7 @@ def test_a_finalised_receivable_renders_a_qualified_invoice_pdf(api: Api) -> Non
         json={"issuer_name": "株式会社カキン通信", "registration_number": "T1180301018771"},
     )
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivable = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ][0]
@@ -216,14 +201,14 @@ def test_a_closing_that_would_pass_the_receivable_line_limit_writes_nothing(
     ids = _setup(api)
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         session.get_one(Tenant, api.tenant_id).limit_receivable_lines = 2
-    run = _run_closing(api, "2026-11-01")
+    run = run_closing(api, "2026-11-01")
     assert run["status"] == "completed_with_errors"
     assert run["contracts_failed"] == 1
     assert "tenant-limit-reached" in run["errors"][0]["reason"]
     assert api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()["items"] == []
     with tenant_session(runtime.sessions, api.tenant_id) as session:
         session.get_one(Tenant, api.tenant_id).limit_receivable_lines = 3
-    assert _run_closing(api, "2026-11-01")["status"] == "completed"
+    assert run_closing(api, "2026-11-01")["status"] == "completed"
 
 
 def test_two_plans_sharing_a_fee_code_print_each_plans_own_label(api: Api) -> None:
@@ -256,7 +241,7 @@ def test_two_plans_sharing_a_fee_code_print_each_plans_own_label(api: Api) -> No
             },
         )
         contracts[label] = contract["id"]
-    run = _run_closing(api, "2026-11-01")
+    run = run_closing(api, "2026-11-01")
     assert run["status"] == "completed", run
     assert run["chunks_total"] == 1
     for label, contract_id in contracts.items():

@@ -12,8 +12,9 @@ from sqlalchemy import text, update
 from kakin.catalog.models import PricePlanVersion
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
-from tests.billing.test_closing import _run_closing, _setup
+from tests.billing.test_closing import _setup
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 
 
 def _receivables(api: Api, contract_id: str) -> list[dict[str, Any]]:
@@ -90,7 +91,7 @@ def test_one_contract_that_cannot_be_rated_or_written_fails_alone(
     _poison_fee(api, runtime, garbled["subscription"], "three thousand")
 
     with _refused_write(runtime, refused["contract"]):
-        run = _run_closing(api, "2026-11-01")
+        run = run_closing(api, "2026-11-01")
 
     assert run["status"] == "completed_with_errors", run
     assert run["contracts_failed"] == 3
@@ -107,5 +108,5 @@ def test_one_contract_that_cannot_be_rated_or_written_fails_alone(
     assert _receivables(api, refused["contract"]) == []
 
     # once the cause is gone, a rerun bills the contract it could not write
-    assert _run_closing(api, "2026-11-01")["contracts_failed"] == 2
+    assert run_closing(api, "2026-11-01")["contracts_failed"] == 2
     assert len(_receivables(api, refused["contract"])) == 1

@@ -16,8 +16,9 @@ from kakin.catalog.service import tax_rates
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from kakin.tenancy.service import get_tenant
-from tests.billing.test_closing import _run_closing, _setup
+from tests.billing.test_closing import _setup
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 
 
 def money(value: Any) -> Decimal:
@@ -27,7 +28,7 @@ def money(value: Any) -> Decimal:
 def _issued(api: Api, prefix: str = "u") -> tuple[dict[str, str], dict[str, Any]]:
     """An open receivable of 4,450 + 445 tax = 4,895 (see test_closing)."""
     ids = _setup(api, record_prefix=prefix)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     (receivable,) = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ]

@@ -14,8 +14,9 @@ from kakin.billing.models import Receivable
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from kakin.usage.models import UsageRecord
-from tests.billing.test_closing import _run_closing, _setup
+from tests.billing.test_closing import _setup
 from tests.factories.api import Api, advance_clock_to
+from tests.factories.billing import run_closing
 from tests.factories.catalog import code, create_service
 
 
@@ -70,7 +71,7 @@ def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_th
     line on the next receivable"."""
     api = sandbox_api  # it closes January 2027 too: the clock moves forward
     ids = _advance_setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
     advance = _lines(october, "in_advance")
     assert sorted((line["period_start"], line["amount"]) for line in advance) == [
@@ -84,7 +85,7 @@ def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_th
     )
     assert cancelled.status_code == 201, cancelled.text
 
-    run = _run_closing(api, "2026-12-01")
+    run = run_closing(api, "2026-12-01")
     assert run["status"] == "completed", run
     november = _receivable(api, ids["contract"], "2026-11")
     settlements = _lines(november, "advance_settlement")
@@ -95,13 +96,13 @@ def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_th
     assert _lines(november, "in_advance") == []
     assert _lines(november, "late_usage") == []
 
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     again = _receivable(api, ids["contract"], "2026-11")
     assert again["lines"] == november["lines"]
 
     _finalize(api, november)
     advance_clock_to(api, "2027-01-01")
-    _run_closing(api, "2027-01-01")
+    run_closing(api, "2027-01-01")
     december = _receivable(api, ids["contract"], "2026-12")
     assert _lines(december, "advance_settlement") == []
     assert december["subtotal"] == "0"
@@ -109,9 +110,9 @@ def test_a_cancellation_inside_a_period_billed_in_advance_is_credited_once_on_th
 
 def test_a_period_billed_in_advance_without_changes_gets_no_settlement(api: Api) -> None:
     ids = _advance_setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     _finalize(api, _receivable(api, ids["contract"], "2026-10"))
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     november = _receivable(api, ids["contract"], "2026-11")
     assert _lines(november, "advance_settlement") == []
     assert [line["period_start"] for line in _lines(november, "in_advance")] == ["2026-12-01"]
@@ -124,7 +125,7 @@ def test_usage_registered_for_an_issued_period_goes_once_onto_the_next_receivabl
     receivable as a usage line marked with its original period"."""
     api = sandbox_api  # it closes January 2027 too: the clock moves forward
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
     _finalize(api, october)
     usage_lines = [line for line in october["lines"] if line["kind"] == "usage"]
@@ -146,7 +147,7 @@ def test_usage_registered_for_an_issued_period_goes_once_onto_the_next_receivabl
     )
     assert late.status_code in (200, 201), late.text
 
-    run = _run_closing(api, "2026-12-01")
+    run = run_closing(api, "2026-12-01")
     assert run["status"] == "completed", run
     november = _receivable(api, ids["contract"], "2026-11")
     lates = _lines(november, "late_usage")
@@ -161,23 +162,23 @@ def test_usage_registered_for_an_issued_period_goes_once_onto_the_next_receivabl
     # the other usage of October was billed already: only the late record's part is added
     assert Decimal(lates[0]["amount"]) == sum(Decimal(line["amount"]) for line in usage_lines) // 3
 
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     again = _receivable(api, ids["contract"], "2026-11")
     assert len(_lines(again, "late_usage")) == 1
     assert again["lines"] == november["lines"]
 
     _finalize(api, again)
     advance_clock_to(api, "2027-01-01")
-    _run_closing(api, "2027-01-01")
+    run_closing(api, "2027-01-01")
     december = _receivable(api, ids["contract"], "2026-12")
     assert _lines(december, "late_usage") == []
 
 
 def test_usage_already_rated_gives_no_late_usage_line(api: Api) -> None:
     ids = _setup(api)
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     _finalize(api, _receivable(api, ids["contract"], "2026-10"))
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     assert _lines(_receivable(api, ids["contract"], "2026-11"), "late_usage") == []
 
 
@@ -220,13 +221,13 @@ def test_re_rating_a_period_for_late_usage_keeps_its_top_ups(api: Api) -> None:
     ids = _setup(api)  # 3,000 packets in October
     _record(api, ids, "more", 5000, "2026-10-26T12:00:00+09:00")
     _top_up(api, ids, "4000", "2026-10-23")
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     october = _receivable(api, ids["contract"], "2026-10")
     assert _amounts([ln for ln in october["lines"] if ln["kind"] == "usage"]) == [Decimal(200)]
     _finalize(api, october)
 
     _record(api, ids, "late", 120, "2026-10-30T12:00:00+09:00")
-    _run_closing(api, "2026-12-01")
+    run_closing(api, "2026-12-01")
     november = _receivable(api, ids["contract"], "2026-11")
     assert _amounts(_lines(november, "late_usage")) == [Decimal(6)]
 
@@ -321,4 +322,4 @@ def test_usage_of_a_period_issued_after_a_later_closing_is_still_billed_late(
 def _close_on(api: Api, day: str) -> dict[str, Any]:
     """A closing on `day` of a sandbox tenant, its clock moved there first."""
     advance_clock_to(api, day)
-    return _run_closing(api, day)
+    return run_closing(api, day)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from typing import Any
 
 from pypdf import PdfReader
@@ -21,6 +20,7 @@ from kakin.customers.models import Customer
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 from tests.factories.catalog import code, create_service, create_tariff, create_usage_item
 
 ISSUER_SETTINGS: dict[str, Any] = {
@@ -50,18 +50,6 @@ def _text(pdf: bytes) -> str:
     return "".join(
         "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages
     )
-
-
-def _run_closing(api: Api, closing_date: str) -> None:
-    started = api.post("/v1/closing-runs", json={"closing_date": closing_date})
-    assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 30
-    while api.get(f"/v1/closing-runs/{started.json()['id']}").json()["status"] in (
-        "pending",
-        "running",
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
 
 
 def _billed_contract(api: Api, customer: dict[str, Any], **contract: Any) -> dict[str, Any]:
@@ -115,7 +103,7 @@ def _billed_contract(api: Api, customer: dict[str, Any], **contract: Any) -> dic
         },
     )
     assert batch.status_code in (200, 201), batch.text
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     items = api.get("/v1/receivables", params={"contract_id": contract_row["id"]}).json()["items"]
     assert len(items) == 1, items
     receivable: dict[str, Any] = items[0]

@@ -7,9 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.billing.test_closing import _run_closing
 from tests.factories.api import Api
-from tests.factories.billing import subscribe_with_usage
+from tests.factories.billing import run_closing, subscribe_with_usage
 from tests.factories.catalog import STEP, code, create_service, create_tariff, create_usage_item
 
 
@@ -88,7 +87,7 @@ def test_a_negotiated_unit_price_on_a_usage_charge_is_applied_from_its_date(api:
     )
     assert simulation.status_code == 200, simulation.text
 
-    assert _run_closing(api, "2026-11-01")["status"] == "completed"
+    assert run_closing(api, "2026-11-01")["status"] == "completed"
     lines = _usage_lines(api, ids["contract"])
     assert [
         (line["period_start"], money(line["unit_price"]), money(line["amount"])) for line in lines
@@ -111,7 +110,7 @@ def test_a_negotiated_unit_price_on_a_usage_charge_is_applied_from_its_date(api:
 def test_a_negotiated_price_on_a_flat_usage_charge_replaces_its_fee(api: Api) -> None:
     ids = _setup(api, {"shape": "flat", "fixed_fee": "3000"})
     assert _override(api, ids["subscription"], "1500", "2026-10-22").status_code == 201
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     # prorated over the subscription's 10 days of October's 31, like the plan's fee
     assert [money(line["amount"]) for line in _usage_lines(api, ids["contract"])] == [
         Decimal(483)  # floor(1,500 × 10 / 31)
@@ -141,7 +140,7 @@ def test_a_tariff_revised_to_several_amounts_under_a_negotiated_price_fails_its_
         f"/v1/tariffs/{ids['tariff']}/versions", json=STEP | {"effective_from": "2026-10-24"}
     )
     assert revised.status_code == 201, revised.text
-    run = _run_closing(api, "2026-11-01")
+    run = run_closing(api, "2026-11-01")
     assert run["status"] == "completed_with_errors", run
     (error,) = run["errors"]
     assert error["contract_id"] == ids["contract"]

@@ -3,23 +3,11 @@ the plan, whatever changed in the subscription before (RATING.md §3, §4)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 from tests.factories.catalog import code, create_service
-
-
-def _close(api: Api, closing_date: str) -> None:
-    started = api.post("/v1/closing-runs", json={"closing_date": closing_date})
-    assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 30
-    while api.get(f"/v1/closing-runs/{started.json()['id']}").json()["status"] in (
-        "pending",
-        "running",
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
 
 
 def test_a_revision_after_a_quantity_change_applies_from_its_date(api: Api) -> None:
@@ -61,7 +49,7 @@ def test_a_revision_after_a_quantity_change_applies_from_its_date(api: Api) -> N
     )
     assert changed.status_code == 201, changed.text
 
-    _close(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
 
     (listed,) = api.get("/v1/receivables", params={"contract_id": contract["id"]}).json()["items"]
     lines: list[dict[str, Any]] = api.get(f"/v1/receivables/{listed['id']}").json()["lines"]

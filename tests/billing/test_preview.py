@@ -4,7 +4,6 @@ simulation (料金シミュレーション), both rated by the closing's own cor
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from kakin.billing.models import Receivable, ReceivableLine
 from kakin.kit.db import tenant_session
 from kakin.runtime import Runtime
 from tests.factories.api import Api
-from tests.factories.billing import subscribe_with_usage
+from tests.factories.billing import run_closing, subscribe_with_usage
 from tests.factories.catalog import (
     DOUBLE_FLAT,
     GRADUATED,
@@ -24,19 +23,6 @@ from tests.factories.catalog import (
     create_tariff,
     create_usage_item,
 )
-
-
-def _run_closing(api: Api, closing_date: str) -> dict[str, Any]:
-    started = api.post("/v1/closing-runs", json={"closing_date": closing_date})
-    assert started.status_code == 202, started.text
-    run_id = started.json()["id"]
-    deadline = time.monotonic() + 30
-    while True:
-        run: dict[str, Any] = api.get(f"/v1/closing-runs/{run_id}").json()
-        if run["status"] not in ("pending", "running"):
-            return run
-        assert time.monotonic() < deadline, run
-        time.sleep(0.05)
 
 
 def _plan(
@@ -118,7 +104,7 @@ def test_current_usage_matches_the_usage_line_of_the_closing_of_the_same_period(
     assert usage["rated_quantity"] == "3000"  # RATING.md §4: ceil(384,000 / 128)
     assert usage["amount"] == "150"
 
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivable_id = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()[
         "items"
     ][0]["id"]
@@ -229,7 +215,7 @@ def test_a_simulation_of_a_closed_month_leaves_its_receivable_as_it_is(
 ) -> None:
     ids = _setup(api)
     cheaper = _plan(api, ids["service"], ids["item"]["id"], ids["tariff"], "2000")
-    _run_closing(api, "2026-11-01")
+    run_closing(api, "2026-11-01")
     receivables = api.get("/v1/receivables", params={"contract_id": ids["contract"]}).json()
     before = _stored(runtime, api.tenant_id)
     result = _simulate(

@@ -10,8 +10,9 @@ from kakin.billing.scheduler import run_due_work
 from kakin.kit.db import unscoped_session
 from kakin.runtime import Runtime
 from kakin.tenancy.models import Tenant
-from tests.billing.test_closing import _run_closing, _setup
+from tests.billing.test_closing import _setup
 from tests.factories.api import Api
+from tests.factories.billing import run_closing
 
 
 def _today(api: Api) -> dt.date:
@@ -39,7 +40,7 @@ def test_a_closing_after_the_tenants_today_is_refused_naming_the_date(api: Api) 
         assert future.isoformat() in problem["detail"]
         assert problem["errors"][0]["pointer"] == "/body/closing_date"
     assert api.get("/v1/closing-runs").json()["items"] == []
-    assert _run_closing(api, today.isoformat())["status"] == "completed"
+    assert run_closing(api, today.isoformat())["status"] == "completed"
 
 
 def test_the_clock_of_a_tenant_that_is_no_sandbox_does_not_move(api: Api) -> None:
@@ -75,7 +76,7 @@ def test_a_sandbox_clock_moves_forward_only_and_closings_may_follow_it(
         "/v1/closing-runs", json={"closing_date": (ahead + dt.timedelta(days=1)).isoformat()}
     )
     assert later.status_code == 422
-    assert _run_closing(api, ahead.isoformat())["status"] == "completed"
+    assert run_closing(api, ahead.isoformat())["status"] == "completed"
     events = api.get("/v1/audit-events", params={"resource_type": "tenant_clock"}).json()
     assert [e["after"]["date"] for e in events["items"]] == [ahead.isoformat()]
 
