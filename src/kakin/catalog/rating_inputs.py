@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from kakin.catalog.plan_schemas import PlanComponents
+from kakin.kit.money import stored_decimal
 from kakin.rating import discounts as rd
 from kakin.rating import tariffs as rating
 from kakin.rating.model import (
@@ -49,29 +50,25 @@ class StoredTariffVersion(Protocol):
     def parameters(self) -> dict[str, Any]: ...
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def rating_tariff(version: StoredTariffVersion) -> rating.Tariff:
     """A stored version as the rating core's `Tariff` (what the closing rates with)."""
     p = version.parameters
     bands = tuple(
         rating.Band(
-            up_to=_decimal(b.get("up_to")),
-            amount=_decimal(b.get("amount")),
-            unit_price=_decimal(b.get("unit_price")),
-            flat_fee=_decimal(b.get("flat_fee")),
+            up_to=stored_decimal(b.get("up_to")),
+            amount=stored_decimal(b.get("amount")),
+            unit_price=stored_decimal(b.get("unit_price")),
+            flat_fee=stored_decimal(b.get("flat_fee")),
         )
         for b in p.get("bands") or ()
     )
     return rating.Tariff(
         shape=rating.TariffShape(version.shape),
-        fixed_fee=_decimal(p.get("fixed_fee")),
-        unit_price=_decimal(p.get("unit_price")),
-        included=_decimal(p.get("included")),
-        lower=_decimal(p.get("lower")),
-        upper=_decimal(p.get("upper")),
+        fixed_fee=stored_decimal(p.get("fixed_fee")),
+        unit_price=stored_decimal(p.get("unit_price")),
+        included=stored_decimal(p.get("included")),
+        lower=stored_decimal(p.get("lower")),
+        upper=stored_decimal(p.get("upper")),
         bands=bands,
         mode=rating.GraduatedMode(p["mode"]) if p.get("mode") else None,
     )

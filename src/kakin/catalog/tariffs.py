@@ -33,6 +33,7 @@ from kakin.kit.concurrency import check_if_match
 from kakin.kit.db import utcnow
 from kakin.kit.errors import InvalidRequest, pointer
 from kakin.kit.ids import new_id
+from kakin.kit.money import stored_decimal
 from kakin.rating import tariffs as rating
 from kakin.rating.versions import version_runs
 
@@ -113,10 +114,6 @@ def parameters_of(tariff: rating.Tariff) -> dict[str, Any]:
     return parameters
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def negotiation_problem(session: Session, tariff_id: str, on: dt.date) -> str | None:
     """Why a negotiated amount from `on` cannot replace the amount of `tariff_id`: a
     version in force on or after `on` has no single amount (None: it can)."""
@@ -138,11 +135,11 @@ def version_out(version: TariffVersion) -> TariffVersionOut:
         id=version.id,
         effective_from=version.effective_from,
         shape=rating.TariffShape(version.shape),
-        fixed_fee=_decimal(p.get("fixed_fee")),
-        unit_price=_decimal(p.get("unit_price")),
-        included=_decimal(p.get("included")),
-        lower=_decimal(p.get("lower")),
-        upper=_decimal(p.get("upper")),
+        fixed_fee=stored_decimal(p.get("fixed_fee")),
+        unit_price=stored_decimal(p.get("unit_price")),
+        included=stored_decimal(p.get("included")),
+        lower=stored_decimal(p.get("lower")),
+        upper=stored_decimal(p.get("upper")),
         bands=[BandOut.model_validate(b) for b in bands] if bands is not None else None,
         mode=rating.GraduatedMode(p["mode"]) if p.get("mode") else None,
         created_at=version.created_at,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
 
 MINOR_UNITS: dict[str, int] = {"JPY": 0, "KRW": 0, "USD": 2, "EUR": 2, "GBP": 2, "CNY": 2, "TWD": 2}
 """ISO 4217 minor-unit exponents of the currencies kakin accepts."""
@@ -64,3 +65,9 @@ def to_minor(amount: Decimal, currency: str) -> int:
 def from_minor(value: int, currency: str) -> Decimal:
     """An integer count of minor units as a Decimal amount."""
     return Decimal(value).scaleb(-minor_units(currency))
+
+
+def stored_decimal(value: Any) -> Decimal | None:
+    """A number kept in a JSON column (a string, or an int from older rows) as the exact
+    Decimal it spells; None stays None."""
+    return None if value is None else Decimal(str(value))

@@ -25,7 +25,7 @@ from kakin.billing.documents.model import (
     TaxSubtotal,
 )
 from kakin.billing.documents.text import LINE_KINDS, document_number
-from kakin.kit.money import from_minor
+from kakin.kit.money import from_minor, stored_decimal
 
 INVOICE_PREFIX: Final = "INV"
 """Printed before an invoice's sequence number: INV-000123."""
@@ -241,10 +241,6 @@ def invoice_document_from(
     )
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def _date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -260,9 +256,9 @@ def credit_line_from(line: Mapping[str, Any], currency: str, language: Language)
         amount=from_minor(int(line["amount"]), currency),
         tax_category=str(line["tax_category"]),
         tax_rate=Decimal(str(line.get("tax_rate", "0"))),
-        quantity=_decimal(line.get("quantity")),
+        quantity=stored_decimal(line.get("quantity")),
         unit=line.get("unit"),
-        unit_price=_decimal(line.get("unit_price")),
+        unit_price=stored_decimal(line.get("unit_price")),
         period_start=_date(line.get("period_start")),
         period_end=_date(line.get("period_end")),
         original_billing_month=line.get("original_billing_month"),
